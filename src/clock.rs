@@ -1,0 +1,614 @@
+//! Stage 3, clock: makes every event's time a comparable UTC instant, and says how.
+//!
+//! Input: parsed sources whose events carry raw clocks ([`ClockMethod::Exact`],
+//! `LocalNoZone`, `NoYear`, `Monotonic`, `Missing`). Output: the same events with final
+//! clocks and, per source, a one-line description of the method and its estimated error.
+//!
+//! - Year-less times (`short`, RFC 3164) get a year: `--year` if given, else the one that
+//!   puts the source closest to exact-clocked sources of the same host (any host
+//!   otherwise), else the file's mtime (its last line is not after it). Dec -> Jan
+//!   rollovers inside the file advance the year.
+//! - Zone-less times get the zone of `--tz` (a per-path `PATTERN=ZONE` first, then a plain
+//!   `ZONE`), UTC otherwise; DST gaps and folds are resolved as a local clock would (the
+//!   earlier instant of a fold).
+//! - Monotonic times (`[ 1234.567890]`) are mapped to wall time per boot, from `--boot-time`,
+//!   else from journal entries that carry both clocks for the same boot, else from kernel
+//!   lines present both here and in a journal (which also gives the source its host and boot).
+//! - Events still without time take one interpolated from stamped neighbours in the same
+//!   source (by line number); with none they stay `Missing`, kept and flagged.
+//! - `--skew HOST=DURATION` shifts a host whose clock is known to be wrong.
+
+use crate::event::{Atom, ClockMethod, Event};
+use crate::time;
+use chrono::{LocalResult, TimeZone};
+use std::collections::HashMap;
+
+const NS: i64 = 1_000_000_000;
+
+/// Clock settings from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct ClockOptions {
+    /// Forced year for year-less timestamps.
+    pub year: Option<i32>,
+    /// Zone for zone-less timestamps: (path pattern or empty for all, zone).
+    pub tz: Vec<(String, chrono_tz::Tz)>,
+    /// Boot start times: (host, boot-id prefix or path pattern, UTC ns).
+    pub boot_time: Vec<(String, i64)>,
+    /// Clock corrections per host (ns to add).
+    pub skew: Vec<(String, i64)>,
+}
+
+/// What the clock stage needs of a source.
+pub struct ClockInput<'a> {
+    /// Path (for `--tz PATTERN=` and `--boot-time PATTERN=`).
+    pub path: &'a str,
+    /// File mtime (Unix seconds).
+    pub mtime: Option<i64>,
+    /// Events, in source order.
+    pub events: &'a mut Vec<Event>,
+    /// The source's atoms (hosts and boots may be interned here).
+    pub atoms: &'a mut crate::event::Atoms,
+    /// The source's bytes (message spans point into them).
+    pub bytes: &'a [u8],
+}
+
+/// Aligns all sources. Returns one description per source.
+pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> {
+    let mut notes = vec![String::new(); inputs.len()];
+    // 1. Reference spans of exact clocks, per host and overall.
+    let mut by_host: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut overall: Option<(i64, i64)> = None;
+    for inp in inputs.iter() {
+        for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
+            let h = inp.atoms.get(ev.host).to_string();
+            let e = by_host.entry(h).or_insert((ev.time, ev.time));
+            e.0 = e.0.min(ev.time);
+            e.1 = e.1.max(ev.time);
+            overall = Some(match overall {
+                None => (ev.time, ev.time),
+                Some((a, b)) => (a.min(ev.time), b.max(ev.time)),
+            });
+        }
+    }
+    // 2. Years and zones.
+    for (i, inp) in inputs.iter_mut().enumerate() {
+        let tz = zone_for(inp.path, opts);
+        let mut parts = Vec::new();
+        let has_noyear = inp.events.iter().any(|e| e.clock == ClockMethod::NoYear);
+        if has_noyear {
+            let host = inp
+                .events
+                .iter()
+                .find(|e| !e.host.is_none())
+                .map(|e| inp.atoms.get(e.host).to_string());
+            let reference = host.and_then(|h| by_host.get(&h).copied()).or(overall);
+            let (year, how) = infer_year(inp.events, opts.year, reference, inp.mtime);
+            apply_years(inp.events, year, tz);
+            parts.push(format!("year {year} {how}"));
+        }
+        let mut zoned = has_noyear;
+        for ev in inp.events.iter_mut() {
+            if ev.clock == ClockMethod::LocalNoZone {
+                ev.time = localize(ev.time, tz);
+                ev.clock = ClockMethod::InferredZone;
+                zoned = true;
+            }
+        }
+        if zoned {
+            let explicit = opts
+                .tz
+                .iter()
+                .any(|(p, _)| p.is_empty() || inp.path.contains(p));
+            parts.push(if explicit {
+                format!("zone {} (--tz)", tz.name())
+            } else {
+                "zone UTC assumed (no zone in the lines; set --tz)".to_string()
+            });
+        }
+        notes[i] = parts.join(", ");
+    }
+    // 3. Monotonic alignment.
+    align_monotonic(inputs, opts, &mut notes);
+    // 4. Interpolation of the rest, and skew.
+    for (i, inp) in inputs.iter_mut().enumerate() {
+        let n = interpolate(inp.events);
+        if n > 0 {
+            let what = format!("{n} lines without time interpolated from neighbours");
+            notes[i] = join(&notes[i], &what);
+        }
+        for (host, off) in &opts.skew {
+            if let Some(a) = inp.atoms.find(host) {
+                let mut hit = false;
+                for ev in inp.events.iter_mut().filter(|e| e.host == a) {
+                    if ev.clock != ClockMethod::Missing && ev.clock != ClockMethod::Monotonic {
+                        ev.time = ev.time.saturating_add(*off);
+                        hit = true;
+                    }
+                }
+                if hit {
+                    let what = format!(
+                        "host {host} shifted by {:+.3} s (--skew)",
+                        *off as f64 / 1e9
+                    );
+                    notes[i] = join(&notes[i], &what);
+                }
+            }
+        }
+        let counts = summarize(inp.events);
+        notes[i] = if notes[i].is_empty() {
+            counts
+        } else {
+            format!("{counts}; {}", notes[i])
+        };
+    }
+    notes
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}, {b}")
+    }
+}
+
+/// "exact" or "exact 120, aligned-monotonic 30".
+fn summarize(events: &[Event]) -> String {
+    let mut counts: Vec<(ClockMethod, u64)> = Vec::new();
+    for ev in events {
+        match counts.iter_mut().find(|(c, _)| *c == ev.clock) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((ev.clock, 1)),
+        }
+    }
+    counts.sort();
+    match counts.as_slice() {
+        [] => "no events".to_string(),
+        [(c, _)] => c.as_str().to_string(),
+        many => many
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn zone_for(path: &str, opts: &ClockOptions) -> chrono_tz::Tz {
+    opts.tz
+        .iter()
+        .find(|(p, _)| !p.is_empty() && path.contains(p.as_str()))
+        .or_else(|| opts.tz.iter().find(|(p, _)| p.is_empty()))
+        .map_or(chrono_tz::UTC, |(_, z)| *z)
+}
+
+/// Converts a naive local time (ns, as if UTC) in `tz` to UTC ns.
+pub fn localize(naive_ns: i64, tz: chrono_tz::Tz) -> i64 {
+    let Some(n) = time::to_naive(naive_ns) else {
+        return naive_ns;
+    };
+    let resolved = match tz.from_local_datetime(&n) {
+        LocalResult::Single(t) => Some(t),
+        LocalResult::Ambiguous(a, _) => Some(a),
+        // In a DST gap (02:30 on a spring-forward night): read it with the offset in force
+        // before the jump, which is the instant of the same wall time an hour later.
+        LocalResult::None => match tz.from_local_datetime(&(n + chrono::Duration::hours(1))) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t),
+            LocalResult::None => None,
+        },
+    };
+    resolved
+        .and_then(|t| t.timestamp_nanos_opt())
+        .unwrap_or(naive_ns)
+}
+
+/// Number of Dec -> Jan rollovers in year-less events (a backwards jump of more than
+/// 180 days between consecutive stamps).
+fn rollovers(events: &[Event]) -> Vec<i32> {
+    let mut add = Vec::with_capacity(events.len());
+    let mut year = 0;
+    let mut prev: Option<i64> = None;
+    for ev in events {
+        if ev.clock == ClockMethod::NoYear {
+            if let Some(p) = prev
+                && ev.time < p - 180 * 86_400 * NS
+            {
+                year += 1;
+            }
+            prev = Some(ev.time);
+        }
+        add.push(year);
+    }
+    add
+}
+
+fn infer_year(
+    events: &[Event],
+    forced: Option<i32>,
+    reference: Option<(i64, i64)>,
+    mtime: Option<i64>,
+) -> (i32, &'static str) {
+    if let Some(y) = forced {
+        return (y, "(--year)");
+    }
+    let add = rollovers(events);
+    let first = events.iter().position(|e| e.clock == ClockMethod::NoYear);
+    let last = events.iter().rposition(|e| e.clock == ClockMethod::NoYear);
+    let (Some(f), Some(l)) = (first, last) else {
+        return (1970, "(no stamps)");
+    };
+    let span = |y: i32| -> Option<(i64, i64)> {
+        Some((
+            time::with_year(events[f].time, y + add[f])
+                .or_else(|| time::with_year(events[f].time - 86_400 * NS, y + add[f]))?,
+            time::with_year(events[l].time, y + add[l])
+                .or_else(|| time::with_year(events[l].time - 86_400 * NS, y + add[l]))?,
+        ))
+    };
+    let year_of = |ns: i64| {
+        use chrono::Datelike;
+        time::to_naive(ns).map_or(1970, |t| t.year())
+    };
+    if let Some((rs, re)) = reference {
+        let ry = year_of(rs);
+        let mut best = (i64::MAX, ry);
+        for y in (ry - 2)..=(ry + 1) {
+            if let Some((s, e)) = span(y) {
+                let dist = if e < rs {
+                    rs - e
+                } else if s > re {
+                    s - re
+                } else {
+                    0
+                };
+                if dist < best.0 {
+                    best = (dist, y);
+                }
+            }
+        }
+        return (best.1, "(from other sources' dates)");
+    }
+    if let Some(m) = mtime {
+        let mns = m.saturating_mul(NS);
+        let my = year_of(mns);
+        for y in [my, my - 1, my - 2] {
+            if let Some((_, e)) = span(y)
+                && e <= mns + 86_400 * NS
+            {
+                return (y, "(from the file's modification time)");
+            }
+        }
+        return (my, "(from the file's modification time)");
+    }
+    (1970, "(unknown: set --year)")
+}
+
+fn apply_years(events: &mut [Event], year: i32, tz: chrono_tz::Tz) {
+    let add = rollovers(events);
+    for (ev, a) in events.iter_mut().zip(add) {
+        if ev.clock == ClockMethod::NoYear {
+            // Feb 29 in a non-leap year cannot exist: keep the day before rather than fail.
+            let naive = time::with_year(ev.time, year + a)
+                .or_else(|| time::with_year(ev.time - 86_400 * NS, year + a))
+                .unwrap_or(ev.time);
+            ev.time = localize(naive, tz);
+            ev.clock = ClockMethod::InferredYear;
+        }
+    }
+}
+
+/// A boot's estimated start: UTC ns of monotonic 0, with the number of samples and spread.
+#[derive(Clone, Copy, Debug)]
+struct BootStart {
+    start: i64,
+    samples: u64,
+    spread: i64,
+}
+
+fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &mut [String]) {
+    // Boot starts from events carrying both clocks (journal entries) keyed by boot id.
+    let mut starts: HashMap<String, Vec<i64>> = HashMap::new();
+    // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall)
+    let mut kernel: HashMap<(i64, u64), (String, String, i64)> = HashMap::new();
+    for inp in inputs.iter() {
+        for ev in inp.events.iter() {
+            if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
+                let boot = inp.atoms.get(ev.boot);
+                if !boot.is_empty() {
+                    starts
+                        .entry(boot.to_string())
+                        .or_default()
+                        .push(ev.time - m * 1000);
+                }
+                if inp.atoms.get(ev.unit) == "kernel" {
+                    kernel.insert(
+                        (m, message_key(ev, inp.bytes)),
+                        (
+                            inp.atoms.get(ev.host).to_string(),
+                            boot.to_string(),
+                            ev.time - m * 1000,
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let boots: HashMap<String, BootStart> = starts
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_unstable();
+            let med = v[v.len() / 2];
+            let spread = v[v.len() - 1] - v[0];
+            (
+                k,
+                BootStart {
+                    start: med,
+                    samples: v.len() as u64,
+                    spread,
+                },
+            )
+        })
+        .collect();
+    for (i, inp) in inputs.iter_mut().enumerate() {
+        if !inp.events.iter().any(|e| e.clock == ClockMethod::Monotonic) {
+            continue;
+        }
+        // Forced boot time for this path or host.
+        let forced = opts.boot_time.iter().find(|(p, _)| {
+            inp.path.contains(p.as_str())
+                || inp
+                    .events
+                    .iter()
+                    .any(|e| inp.atoms.get(e.host) == p.as_str())
+        });
+        let (start, how, host_boot): (Option<i64>, String, Option<(String, String)>) = if let Some(
+            (_, t),
+        ) = forced
+        {
+            (Some(*t), "boot time from --boot-time".to_string(), None)
+        } else {
+            // By boot id when the source names one.
+            let by_boot = inp.events.iter().find_map(|e| {
+                let b = inp.atoms.get(e.boot);
+                boots.get(b).map(|s| (b.to_string(), *s))
+            });
+            if let Some((b, s)) = by_boot {
+                (
+                    Some(s.start),
+                    format!(
+                        "boot {} start from {} journal entries (spread {} ms)",
+                        short(&b),
+                        s.samples,
+                        s.spread / 1_000_000
+                    ),
+                    None,
+                )
+            } else {
+                // By kernel lines present in both.
+                let mut hits: Vec<(i64, &String, &String)> = Vec::new();
+                for ev in inp.events.iter() {
+                    if let Some(m) = ev.mono_us
+                        && let Some((h, b, s)) = kernel.get(&(m, message_key(ev, inp.bytes)))
+                    {
+                        hits.push((*s, h, b));
+                    }
+                }
+                if hits.is_empty() {
+                    (None, String::new(), None)
+                } else {
+                    hits.sort();
+                    let (s, h, b) = hits[hits.len() / 2];
+                    let spread = hits[hits.len() - 1].0 - hits[0].0;
+                    (
+                        Some(s),
+                        format!(
+                            "boot start from {} kernel lines also in the journal of {h} (spread {} ms)",
+                            hits.len(),
+                            spread / 1_000_000
+                        ),
+                        Some((h.clone(), b.clone())),
+                    )
+                }
+            }
+        };
+        let Some(start) = start else {
+            notes[i] = join(
+                &notes[i],
+                "monotonic times not aligned: no journal of this boot and no --boot-time; sorted by source position",
+            );
+            continue;
+        };
+        let (host, boot) = match &host_boot {
+            Some((h, b)) => (inp.atoms.intern(h), inp.atoms.intern(b)),
+            None => (Atom::NONE, Atom::NONE),
+        };
+        for ev in inp.events.iter_mut() {
+            if ev.clock == ClockMethod::Monotonic
+                && let Some(m) = ev.mono_us
+            {
+                ev.time = start + m * 1000;
+                ev.clock = ClockMethod::AlignedMonotonic;
+            }
+            if ev.host.is_none() {
+                ev.host = host;
+            }
+            if ev.boot.is_none() {
+                ev.boot = boot;
+            }
+        }
+        notes[i] = join(&notes[i], &how);
+    }
+}
+
+fn short(boot: &str) -> &str {
+    &boot[..boot.len().min(8)]
+}
+
+/// A hash of an event's first message line, to match kernel lines across sources.
+fn message_key(ev: &Event, bytes: &[u8]) -> u64 {
+    let m = ev.message.bytes(bytes);
+    let first = memchr::memchr(b'\n', m).map_or(m, |i| &m[..i]);
+    fnv(crate::lines::trim(first))
+}
+
+fn fnv(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &c in b {
+        h ^= u64::from(c);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Gives `Missing` events a time interpolated (by line number) between the nearest stamped
+/// events of the same source, or inherited from the only stamped side. Returns how many.
+fn interpolate(events: &mut [Event]) -> u64 {
+    let stamped = |e: &Event| !matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic);
+    let idx: Vec<usize> = (0..events.len()).filter(|&i| stamped(&events[i])).collect();
+    if idx.is_empty() {
+        return 0;
+    }
+    let mut n = 0;
+    let mut k = 0; // idx[k] is the next stamped index >= i
+    for i in 0..events.len() {
+        while k < idx.len() && idx[k] < i {
+            k += 1;
+        }
+        if events[i].clock != ClockMethod::Missing {
+            continue;
+        }
+        let before = if k > 0 { Some(idx[k - 1]) } else { None };
+        let after = idx.get(k).copied();
+        let t = match (before, after) {
+            (Some(b), Some(a)) => {
+                let (lb, la, li) = (
+                    i64::from(events[b].line),
+                    i64::from(events[a].line),
+                    i64::from(events[i].line),
+                );
+                let (tb, ta) = (events[b].time, events[a].time);
+                if la > lb && ta >= tb {
+                    tb + ((ta - tb) as i128 * (li - lb) as i128 / (la - lb) as i128) as i64
+                } else {
+                    tb
+                }
+            }
+            (Some(b), None) => events[b].time,
+            (None, Some(a)) => events[a].time,
+            (None, None) => continue,
+        };
+        events[i].time = t;
+        events[i].clock = ClockMethod::Interpolated;
+        n += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Atoms;
+
+    fn ev(time: i64, clock: ClockMethod, line: u32) -> Event {
+        Event {
+            time,
+            clock,
+            line,
+            end_line: line,
+            ..Event::default()
+        }
+    }
+
+    fn bsd(s: &str) -> i64 {
+        time::parse_bsd(s.as_bytes()).unwrap().0
+    }
+
+    #[test]
+    fn year_rollover_dec_to_jan_from_mtime() {
+        let mut events = vec![
+            ev(bsd("Dec 31 23:59:58"), ClockMethod::NoYear, 1),
+            ev(bsd("Jan  1 00:00:02"), ClockMethod::NoYear, 2),
+        ];
+        let mut atoms = Atoms::default();
+        // mtime 2027-01-02
+        let mtime = time::naive_ns(2027, 1, 2, 0, 0, 0, 0).unwrap() / NS;
+        let mut inputs = [ClockInput {
+            path: "x",
+            mtime: Some(mtime),
+            events: &mut events,
+            atoms: &mut atoms,
+            bytes: b"",
+        }];
+        let notes = align(&mut inputs, &ClockOptions::default());
+        assert_eq!(time::rfc3339(events[0].time), "2026-12-31T23:59:58.000000Z");
+        assert_eq!(time::rfc3339(events[1].time), "2027-01-01T00:00:02.000000Z");
+        assert!(notes[0].contains("year 2026"), "{}", notes[0]);
+        assert!(notes[0].contains("inferred-year"), "{}", notes[0]);
+    }
+
+    #[test]
+    fn dst_gap_and_fold_in_berlin() {
+        let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        // 2026-03-29 02:30 does not exist in Berlin; a clock shows 03:30 CEST = 01:30Z.
+        let gap = time::naive_ns(2026, 3, 29, 2, 30, 0, 0).unwrap();
+        assert_eq!(
+            time::rfc3339(localize(gap, tz)),
+            "2026-03-29T01:30:00.000000Z"
+        );
+        // 2026-10-25 02:30 happens twice; the earlier is CEST = 00:30Z.
+        let fold = time::naive_ns(2026, 10, 25, 2, 30, 0, 0).unwrap();
+        assert_eq!(
+            time::rfc3339(localize(fold, tz)),
+            "2026-10-25T00:30:00.000000Z"
+        );
+    }
+
+    #[test]
+    fn monotonic_aligned_by_boot_and_missing_interpolated() {
+        let mut j = vec![Event {
+            mono_us: Some(10_000_000),
+            ..ev(1_000_000_000 * NS, ClockMethod::Exact, 1)
+        }];
+        let mut ja = Atoms::default();
+        j[0].boot = ja.intern("b0");
+        let mut d = vec![
+            Event {
+                mono_us: Some(5_000_000),
+                ..ev(0, ClockMethod::Monotonic, 1)
+            },
+            ev(0, ClockMethod::Missing, 2),
+            Event {
+                mono_us: Some(7_000_000),
+                ..ev(0, ClockMethod::Monotonic, 3)
+            },
+        ];
+        let mut da = Atoms::default();
+        let b = da.intern("b0");
+        d.iter_mut().for_each(|e| e.boot = b);
+        let mut inputs = [
+            ClockInput {
+                path: "j",
+                mtime: None,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: b"",
+            },
+            ClockInput {
+                path: "d",
+                mtime: None,
+                events: &mut d,
+                atoms: &mut da,
+                bytes: b"",
+            },
+        ];
+        let notes = align(&mut inputs, &ClockOptions::default());
+        assert_eq!(d[0].time, (1_000_000_000 - 5) * NS);
+        assert_eq!(d[0].clock, ClockMethod::AlignedMonotonic);
+        assert_eq!(d[1].clock, ClockMethod::Interpolated);
+        assert_eq!(d[1].time, (1_000_000_000 - 4) * NS);
+        assert!(
+            notes[1].contains("boot b0 start from 1 journal entries"),
+            "{}",
+            notes[1]
+        );
+    }
+}

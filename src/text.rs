@@ -1,0 +1,166 @@
+//! Byte-level text helpers for the hot path: ANSI escape stripping, `\r` overwrite
+//! resolution, lossy UTF-8 views, simple number parsing. Nothing here allocates unless the
+//! input actually needs rewriting (the result is a `Cow`).
+//!
+//! The ANSI stripper is written by hand rather than taken from `strip-ansi-escapes` because
+//! it runs on every line: it returns the input borrowed when there is no ESC byte (one
+//! `memchr`), and it must accept the runner's `ESC[0;m` and `ESC[0K`, OSC hyperlinks and
+//! stray ESCs in truncated lines without ever failing.
+
+use std::borrow::Cow;
+
+/// Removes ANSI escape sequences (CSI, OSC, two-byte ESC sequences) from `b`.
+pub fn strip_ansi(b: &[u8]) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr(0x1b, b) else {
+        return Cow::Borrowed(b);
+    };
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&b[..first]);
+    let mut i = first;
+    while i < b.len() {
+        if b[i] != 0x1b {
+            match memchr::memchr(0x1b, &b[i..]) {
+                Some(j) => {
+                    out.extend_from_slice(&b[i..i + j]);
+                    i += j;
+                }
+                None => {
+                    out.extend_from_slice(&b[i..]);
+                    break;
+                }
+            }
+            continue;
+        }
+        // b[i] == ESC
+        i += 1;
+        match b.get(i) {
+            Some(b'[') => {
+                // CSI: parameters and intermediates 0x20..=0x3f, final 0x40..=0x7e.
+                i += 1;
+                while i < b.len() && (0x20..=0x3f).contains(&b[i]) {
+                    i += 1;
+                }
+                if i < b.len() && (0x40..=0x7e).contains(&b[i]) {
+                    i += 1;
+                }
+            }
+            Some(b']') => {
+                // OSC: until BEL or ST (ESC \).
+                i += 1;
+                while i < b.len() {
+                    if b[i] == 0x07 {
+                        i += 1;
+                        break;
+                    }
+                    if b[i] == 0x1b && b.get(i + 1) == Some(&b'\\') {
+                        i += 2;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            Some(_) => i += 1,
+            None => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Resolves carriage-return overwrites the way a terminal shows them: the visible text is
+/// what follows the last `\r` that has text after it (a trailing `\r` keeps what precedes).
+pub fn resolve_cr(b: &[u8]) -> &[u8] {
+    let mut end = b.len();
+    while end > 0 && b[end - 1] == b'\r' {
+        end -= 1;
+    }
+    let b = &b[..end];
+    match memchr::memrchr(b'\r', b) {
+        Some(i) => &b[i + 1..],
+        None => b,
+    }
+}
+
+/// A lossy `&str` view (borrowed when valid UTF-8).
+pub fn lossy(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+/// Parses an unsigned decimal integer of the whole slice.
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (c - b'0') as u64;
+    }
+    Some(n)
+}
+
+/// Parses exactly `n` ASCII digits at the start of `b`.
+pub fn digits(b: &[u8], n: usize) -> Option<u32> {
+    if b.len() < n {
+        return None;
+    }
+    let mut v = 0u32;
+    for &c in &b[..n] {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// Shortens `s` to at most `max` characters, ending with `…` when cut.
+pub fn ellipsize(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max {
+        return Cow::Borrowed(s);
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    Cow::Owned(cut + "…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_runner_and_tracing_colours() {
+        assert!(matches!(strip_ansi(b"plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            &*strip_ansi(b"\x1b[0K\x1b[32;1m$ nix build\x1b[0;m"),
+            b"$ nix build"
+        );
+        assert_eq!(
+            &*strip_ansi(b"\x1b[2m2026-03-25T10:00:00.123456Z\x1b[0m \x1b[31mERROR\x1b[0m x"),
+            b"2026-03-25T10:00:00.123456Z ERROR x"
+        );
+        assert_eq!(
+            &*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x1b\\b"),
+            b"alinkb"
+        );
+        assert_eq!(&*strip_ansi(b"cut\x1b["), b"cut");
+        assert_eq!(&*strip_ansi(b"\x1b"), b"");
+    }
+
+    #[test]
+    fn resolves_carriage_returns() {
+        assert_eq!(resolve_cr(b"10%\r50%\r100% done"), b"100% done");
+        assert_eq!(resolve_cr(b"progress\r"), b"progress");
+        assert_eq!(resolve_cr(b"a"), b"a");
+    }
+
+    #[test]
+    fn numbers_and_ellipsis() {
+        assert_eq!(parse_u64(b"0123"), Some(123));
+        assert_eq!(parse_u64(b"12a"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(digits(b"2026-", 4), Some(2026));
+        assert_eq!(ellipsize("abcdef", 4), "abc…");
+        assert_eq!(ellipsize("abc", 4), "abc");
+    }
+}

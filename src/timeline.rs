@@ -1,0 +1,401 @@
+//! Stage 4, timeline: merges the events of all sources into one time order, removes
+//! duplicates that two sources carry, and builds the polars `DataFrame` used for
+//! aggregation (events per minute) and export (Parquet, CSV, NDJSON).
+//!
+//! Order: by time, then source id, then line (stable and deterministic whatever the number
+//! of threads). Events without a usable clock sort after all timed events, in source order.
+//! Duplicates: a kernel line with the same host, monotonic stamp and text in two sources (dmesg
+//! and the journal), or any event with the same host, instant and text in two sources;
+//! the copy kept is the one with the exact clock, else the one from the earlier source.
+
+use crate::event::{Atoms, ClockMethod, Event, SourceId};
+use crate::formats::Parsed;
+use crate::ingest::Source;
+use polars::prelude::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// One input with its parse result and clock description.
+#[derive(Debug)]
+pub struct SourceData {
+    /// The input.
+    pub src: Source,
+    /// Its events and accounting.
+    pub parsed: Parsed,
+    /// How its clock was obtained.
+    pub clock_note: String,
+}
+
+/// A reference to an event: (source id, index in that source's events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EvRef {
+    /// Source id.
+    pub source: SourceId,
+    /// Index into the source's events.
+    pub index: u32,
+}
+
+/// All events in time order.
+#[derive(Debug)]
+pub struct Timeline {
+    /// Sources by id.
+    pub sources: Vec<SourceData>,
+    /// Kept events in time order.
+    pub order: Vec<EvRef>,
+    /// Number of duplicates removed.
+    pub duplicates: u64,
+}
+
+impl Timeline {
+    /// Merges and deduplicates.
+    pub fn build(sources: Vec<SourceData>) -> Timeline {
+        let mut order: Vec<EvRef> = sources
+            .iter()
+            .flat_map(|s| {
+                (0..s.parsed.events.len()).map(move |i| EvRef {
+                    source: s.src.id,
+                    index: i as u32,
+                })
+            })
+            .collect();
+        let key = |r: &EvRef| {
+            let e = &sources[r.source as usize].parsed.events[r.index as usize];
+            let t = if e.clock == ClockMethod::Missing || e.clock == ClockMethod::Monotonic {
+                i64::MAX
+            } else {
+                e.time
+            };
+            (t, r.source, e.line)
+        };
+        order.sort_unstable_by_key(key);
+        let mut tl = Timeline {
+            sources,
+            order,
+            duplicates: 0,
+        };
+        tl.dedupe();
+        tl
+    }
+
+    fn dedupe(&mut self) {
+        let mut drop = vec![false; self.order.len()];
+        // Same host, same instant, same text, different sources.
+        let mut i = 0;
+        while i < self.order.len() {
+            let t = self.event(self.order[i]).time;
+            let mut j = i + 1;
+            while j < self.order.len() && self.event(self.order[j]).time == t {
+                j += 1;
+            }
+            if j - i > 1 && self.event(self.order[i]).clock != ClockMethod::Missing {
+                for a in i..j {
+                    if drop[a] {
+                        continue;
+                    }
+                    let ra = self.order[a];
+                    for (b, d) in drop.iter_mut().enumerate().take(j).skip(a + 1) {
+                        let rb = self.order[b];
+                        if !*d && ra.source != rb.source && self.same(ra, rb) {
+                            *d = true;
+                        }
+                    }
+                }
+            }
+            i = j;
+        }
+        // Kernel lines by monotonic stamp.
+        let mut seen: HashMap<(String, i64, u64), usize> = HashMap::new();
+        for (k, r) in self.order.iter().enumerate() {
+            if drop[k] {
+                continue;
+            }
+            let e = self.event(*r);
+            let Some(m) = e.mono_us else { continue };
+            if self.unit(*r) != "kernel" {
+                continue;
+            }
+            let key = (self.host(*r).to_string(), m, hash(self.first_line(*r)));
+            match seen.get(&key) {
+                None => {
+                    seen.insert(key, k);
+                }
+                Some(&prev) => {
+                    let p = self.order[prev];
+                    if p.source == r.source {
+                        continue;
+                    }
+                    // Keep the exact-clocked copy (the journal's), else the earlier source.
+                    let keep_new = self.event(*r).clock == ClockMethod::Exact
+                        && self.event(p).clock != ClockMethod::Exact;
+                    if keep_new {
+                        drop[prev] = true;
+                        seen.insert(key, k);
+                    } else {
+                        drop[k] = true;
+                    }
+                }
+            }
+        }
+        let before = self.order.len();
+        let mut k = 0;
+        self.order.retain(|_| {
+            let keep = !drop[k];
+            k += 1;
+            keep
+        });
+        self.duplicates = (before - self.order.len()) as u64;
+    }
+
+    fn same(&self, a: EvRef, b: EvRef) -> bool {
+        self.host(a) == self.host(b) && self.message_bytes(a) == self.message_bytes(b)
+    }
+
+    /// The event behind a reference.
+    pub fn event(&self, r: EvRef) -> &Event {
+        &self.sources[r.source as usize].parsed.events[r.index as usize]
+    }
+    /// The atoms of a source.
+    pub fn atoms(&self, source: SourceId) -> &Atoms {
+        &self.sources[source as usize].parsed.atoms
+    }
+    /// The bytes of a source.
+    pub fn bytes(&self, source: SourceId) -> &[u8] {
+        &self.sources[source as usize].src.bytes
+    }
+    /// The message bytes of an event.
+    pub fn message_bytes(&self, r: EvRef) -> &[u8] {
+        self.event(r).message.bytes(self.bytes(r.source))
+    }
+    /// The message as text (lossy).
+    pub fn message(&self, r: EvRef) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.message_bytes(r))
+    }
+    /// The first line of the message.
+    pub fn first_line(&self, r: EvRef) -> &[u8] {
+        let m = self.message_bytes(r);
+        memchr::memchr(b'\n', m).map_or(m, |i| &m[..i])
+    }
+    /// Host name ("" when unknown).
+    pub fn host(&self, r: EvRef) -> &str {
+        self.atoms(r.source).get(self.event(r).host)
+    }
+    /// Unit / identifier.
+    pub fn unit(&self, r: EvRef) -> &str {
+        self.atoms(r.source).get(self.event(r).unit)
+    }
+    /// Boot id.
+    pub fn boot(&self, r: EvRef) -> &str {
+        self.atoms(r.source).get(self.event(r).boot)
+    }
+    /// Source path.
+    pub fn path(&self, r: EvRef) -> &str {
+        &self.sources[r.source as usize].src.path
+    }
+    /// A field's value.
+    pub fn field(&self, r: EvRef, name: &str) -> Option<&[u8]> {
+        self.event(r)
+            .field(self.atoms(r.source), name, self.bytes(r.source))
+    }
+    /// True when the event has a usable time.
+    pub fn has_time(&self, r: EvRef) -> bool {
+        !matches!(
+            self.event(r).clock,
+            ClockMethod::Missing | ClockMethod::Monotonic
+        )
+    }
+
+    /// The timeline as a DataFrame, one row per kept event, with the columns documented in
+    /// ARCHITECTURE.md: time (Datetime ns UTC, null when unknown), clock, host, boot_id,
+    /// source, line, format, unit, pid, severity, message.
+    pub fn dataframe(&self) -> PolarsResult<DataFrame> {
+        let n = self.order.len();
+        let mut time: Vec<Option<i64>> = Vec::with_capacity(n);
+        let mut clock: Vec<&str> = Vec::with_capacity(n);
+        let mut host: Vec<&str> = Vec::with_capacity(n);
+        let mut boot: Vec<&str> = Vec::with_capacity(n);
+        let mut source: Vec<&str> = Vec::with_capacity(n);
+        let mut line: Vec<u32> = Vec::with_capacity(n);
+        let mut format: Vec<&str> = Vec::with_capacity(n);
+        let mut unit: Vec<&str> = Vec::with_capacity(n);
+        let mut pid: Vec<Option<u32>> = Vec::with_capacity(n);
+        let mut severity: Vec<&str> = Vec::with_capacity(n);
+        let mut message: Vec<Cow<'_, str>> = Vec::with_capacity(n);
+        for &r in &self.order {
+            let e = self.event(r);
+            time.push(self.has_time(r).then_some(e.time));
+            clock.push(e.clock.as_str());
+            host.push(self.host(r));
+            boot.push(self.boot(r));
+            source.push(self.path(r));
+            line.push(e.line);
+            format.push(crate::formats::name_of(e.inner.unwrap_or(e.format)));
+            unit.push(self.unit(r));
+            pid.push(e.pid);
+            severity.push(e.severity.as_str());
+            message.push(self.message(r));
+        }
+        let time = Series::new("time".into(), time).cast(&DataType::Datetime(
+            TimeUnit::Nanoseconds,
+            Some(TimeZone::UTC),
+        ))?;
+        let message: Vec<&str> = message.iter().map(|m| m.as_ref()).collect();
+        DataFrame::new(
+            n,
+            vec![
+                time.into(),
+                Column::new("clock".into(), clock),
+                Column::new("host".into(), host),
+                Column::new("boot_id".into(), boot),
+                Column::new("source".into(), source),
+                Column::new("line".into(), line),
+                Column::new("format".into(), format),
+                Column::new("unit".into(), unit),
+                Column::new("pid".into(), pid),
+                Column::new("severity".into(), severity),
+                Column::new("message".into(), message),
+            ],
+        )
+    }
+}
+
+fn hash(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &c in crate::lines::trim(b) {
+        h ^= u64::from(c);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Export formats of `gaplog timeline --export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet (time as a UTC timestamp type).
+    Parquet,
+    /// CSV with a header (time as RFC 3339 text).
+    Csv,
+    /// One JSON object per line (time as RFC 3339 text).
+    Ndjson,
+}
+
+/// Writes the timeline in `format` to `out`.
+pub fn export(
+    tl: &Timeline,
+    format: ExportFormat,
+    out: &mut dyn std::io::Write,
+) -> PolarsResult<()> {
+    let mut df = tl.dataframe()?;
+    match format {
+        ExportFormat::Parquet => {
+            ParquetWriter::new(out)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(&mut df)?;
+        }
+        ExportFormat::Csv => {
+            CsvWriter::new(out)
+                .include_header(true)
+                .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()))
+                .finish(&mut df)?;
+        }
+        ExportFormat::Ndjson => {
+            // Written with serde_json: polars' JSON writer lives behind a feature that pulls
+            // in more than this needs, and the rows are simple.
+            for &r in &tl.order {
+                let e = tl.event(r);
+                let row = serde_json::json!({
+                    "time": tl.has_time(r).then(|| crate::time::rfc3339(e.time)),
+                    "clock": e.clock.as_str(),
+                    "host": tl.host(r),
+                    "boot_id": tl.boot(r),
+                    "source": tl.path(r),
+                    "line": e.line,
+                    "format": crate::formats::name_of(e.inner.unwrap_or(e.format)),
+                    "unit": tl.unit(r),
+                    "pid": e.pid,
+                    "severity": e.severity.as_str(),
+                    "message": tl.message(r),
+                });
+                serde_json::to_writer(&mut *out, &row).map_err(to_polars)?;
+                out.write_all(b"\n").map_err(|e| PolarsError::IO {
+                    error: std::sync::Arc::new(e),
+                    msg: None,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn to_polars(e: serde_json::Error) -> PolarsError {
+    PolarsError::ComputeError(e.to_string().into())
+}
+
+/// Events per minute per (host, source), overall and error-or-worse, from the DataFrame.
+pub fn activity(tl: &Timeline) -> PolarsResult<Vec<crate::analysis::Activity>> {
+    let n = tl.order.len();
+    let mut host = Vec::with_capacity(n);
+    let mut source = Vec::with_capacity(n);
+    let mut minute = Vec::with_capacity(n);
+    let mut err = Vec::with_capacity(n);
+    for &r in &tl.order {
+        if !tl.has_time(r) {
+            continue;
+        }
+        let e = tl.event(r);
+        host.push(tl.host(r));
+        source.push(tl.path(r));
+        minute.push(e.time.div_euclid(60_000_000_000) * 60);
+        err.push(u32::from(e.severity.is_error()));
+    }
+    let df = DataFrame::new(
+        minute.len(),
+        vec![
+            Column::new("host".into(), host),
+            Column::new("source".into(), source),
+            Column::new("minute".into(), minute),
+            Column::new("err".into(), err),
+        ],
+    )?;
+    // Group with polars (hash group-by on the three keys), then read each group's size and
+    // error count from its row indices: the eager per-group aggregations are deprecated.
+    let gb = df.group_by(["host", "source", "minute"])?;
+    let keys = gb.keys();
+    let (kh, ks, km) = (keys[0].str()?, keys[1].str()?, keys[2].i64()?);
+    let errs = df.column("err")?.u32()?;
+    let mut out: HashMap<(String, String), crate::analysis::Activity> = HashMap::new();
+    for (g, group) in gb.get_groups().iter().enumerate() {
+        let (Some(h), Some(s), Some(m)) = (kh.get(g), ks.get(g), km.get(g)) else {
+            continue;
+        };
+        let rows: Vec<usize> = match &group {
+            polars::prelude::GroupsIndicator::Idx((_, idx)) => {
+                idx.iter().map(|i| *i as usize).collect()
+            }
+            polars::prelude::GroupsIndicator::Slice([first, len]) => {
+                (*first as usize..(*first + *len) as usize).collect()
+            }
+        };
+        let e: u64 = rows
+            .iter()
+            .map(|&i| u64::from(errs.get(i).unwrap_or(0)))
+            .sum();
+        let a = out
+            .entry((h.to_string(), s.to_string()))
+            .or_insert_with(|| crate::analysis::Activity {
+                host: h.to_string(),
+                source: s.to_string(),
+                ..Default::default()
+            });
+        a.per_minute.push((m, rows.len() as u64));
+        if e > 0 {
+            a.errors_per_minute.push((m, e));
+        }
+    }
+    let mut v: Vec<_> = out.into_values().collect();
+    for a in &mut v {
+        a.per_minute.sort_unstable();
+        a.errors_per_minute.sort_unstable();
+    }
+    v.sort_by(|a, b| (&a.host, &a.source).cmp(&(&b.host, &b.source)));
+    Ok(v)
+}
