@@ -66,6 +66,30 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
     if inputs.is_empty() {
         return Err(Error::NoInputs);
     }
+    forced_formats(opts)?;
+    let pool = pool(opts)?;
+    let t0 = Instant::now();
+    let found = ingest::discover(inputs);
+    let sources: Vec<ingest::Source> = pool.install(|| {
+        found
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| ingest::read(i as u32, f, &opts.ingest))
+            .collect()
+    });
+    let read_ms = ms(t0);
+    let (tl, mut timings) = load_sources(sources, opts)?;
+    timings.stages.insert(0, ("read".into(), read_ms));
+    Ok((tl, timings))
+}
+
+fn pool(opts: &Options) -> Result<rayon::ThreadPool, Error> {
+    Ok(rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()?)
+}
+
+fn forced_formats(opts: &Options) -> Result<Vec<(String, u16)>, Error> {
     let mut forced = Vec::new();
     for (pattern, name) in &opts.formats {
         let (i, _) = formats::by_name(name).map_err(|hint| Error::UnknownFormat {
@@ -75,18 +99,23 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
         })?;
         forced.push((pattern.clone(), i));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .build()?;
+    Ok(forced)
+}
+
+/// Parses, aligns and merges sources that are already in memory (their ids must be their
+/// positions). Used by [`load`], by tests and by the fuzz targets.
+pub fn load_sources(
+    sources: Vec<ingest::Source>,
+    opts: &Options,
+) -> Result<(Timeline, Timings), Error> {
+    let forced = forced_formats(opts)?;
+    let pool = pool(opts)?;
     let mut timings = Timings::default();
     let t0 = Instant::now();
-    let found = ingest::discover(inputs);
     let mut sources: Vec<SourceData> = pool.install(|| {
-        found
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let src = ingest::read(i as u32, f, &opts.ingest);
+        sources
+            .into_par_iter()
+            .map(|src| {
                 let force = forced
                     .iter()
                     .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
@@ -100,7 +129,7 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
             })
             .collect()
     });
-    timings.stages.push(("read+parse".into(), ms(t0)));
+    timings.stages.push(("parse".into(), ms(t0)));
     let t1 = Instant::now();
     {
         let mut inputs: Vec<clock::ClockInput<'_>> = sources
@@ -192,12 +221,23 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
 
 /// Runs the whole pipeline.
 pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline), Error> {
-    let (tl, mut timings) = load(inputs, opts)?;
+    let (tl, timings) = load(inputs, opts)?;
+    let a = analyze_timeline(&tl, timings, opts)?;
+    Ok((a, tl))
+}
+
+/// Runs the stages after the timeline (signals, incidents, aggregation) on a loaded
+/// timeline; `timings` are those of [`load`], extended here.
+pub fn analyze_timeline(
+    tl: &Timeline,
+    mut timings: Timings,
+    _opts: &Options,
+) -> Result<Analysis, Error> {
     let t = Instant::now();
-    let sources = source_summaries(&tl);
-    let activity = timeline::activity(&tl)?;
+    let sources = source_summaries(tl);
+    let activity = timeline::activity(tl)?;
     timings.stages.push(("aggregate".into(), ms(t)));
-    let stats = stats(&tl, &sources);
+    let stats = stats(tl, &sources);
     let analysis = Analysis {
         schema: analysis::SCHEMA,
         generator: format!("gaplog {}", env!("CARGO_PKG_VERSION")),
@@ -207,7 +247,7 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline
         timings,
         ..Analysis::default()
     };
-    Ok((analysis, tl))
+    Ok(analysis)
 }
 
 fn stats(tl: &Timeline, sources: &[SourceSummary]) -> Stats {
