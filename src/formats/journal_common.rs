@@ -145,7 +145,9 @@ pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>) -> (Event, Atom) {
     let sd_unit = entry.get("_SYSTEMD_UNIT");
     ev.unit = if kernel {
         sink.atoms.intern("kernel")
-    } else if ev.pid == Some(1) || (about.is_some() && ident_v.is_some_and(|v| *v.bytes == *b"systemd")) {
+    } else if ev.pid == Some(1)
+        || (about.is_some() && ident_v.is_some_and(|v| *v.bytes == *b"systemd"))
+    {
         // PID 1 (or a user manager) writing about a unit: the writer is systemd, the unit
         // it writes about is kept as a field (`journalctl -u` matches both).
         ident
@@ -337,7 +339,10 @@ mod tests {
         let (ev, ident) = entry_event(&e, &mut sink);
         assert_eq!(sink.atoms.get(ev.unit), "systemd");
         assert_eq!(sink.atoms.get(ident), "systemd");
-        assert_eq!(ev.field(&sink.atoms, "unit", b""), Some(&b"atticd.service"[..]));
+        assert_eq!(
+            ev.field(&sink.atoms, "unit", b""),
+            Some(&b"atticd.service"[..])
+        );
         assert_eq!(ev.severity, Severity::Warning);
         assert_eq!(ev.time, 1_774_346_400_000_001_000);
         assert_eq!(ev.end_line, 3);
@@ -387,7 +392,10 @@ mod tests {
             ..Event::default()
         };
         strip_link_glyph(&mut ev);
-        assert_eq!(ev.message, Text::Owned("x.service: systemd-oomd killed".into()));
+        assert_eq!(
+            ev.message,
+            Text::Owned("x.service: systemd-oomd killed".into())
+        );
         let b = "a [\u{1f855}] b".as_bytes();
         assert_eq!(skip_link_glyph(b, 2, b.len()), 2 + LINK_GLYPH.len());
         assert_eq!(skip_link_glyph(b, 0, b.len()), 0);

@@ -23,8 +23,7 @@ pub fn valid_name(n: &[u8]) -> bool {
     !n.is_empty()
         && n.len() <= 64
         && !n[0].is_ascii_digit()
-        && n
-            .iter()
+        && n.iter()
             .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
 }
 
@@ -50,7 +49,9 @@ fn classify(bytes: &[u8], start: usize, end: usize) -> Field<'_> {
         return Field::End;
     }
     match memchr::memchr(b'=', line) {
-        Some(eq) if valid_name(&line[..eq]) => Field::Text(&line[..eq], start + eq + 1, start + line.len()),
+        Some(eq) if valid_name(&line[..eq]) => {
+            Field::Text(&line[..eq], start + eq + 1, start + line.len())
+        }
         Some(_) => Field::Junk,
         None if valid_name(line) => {
             let data = end + 1;
@@ -169,7 +170,11 @@ impl Format for JournalExport {
                             truncated = Some(format!(
                                 "truncated journal export entry: binary field {} needs {} bytes, {} left",
                                 String::from_utf8_lossy(name),
-                                if len == u64::MAX { "8+".to_string() } else { len.to_string() },
+                                if len == u64::MAX {
+                                    "8+".to_string()
+                                } else {
+                                    len.to_string()
+                                },
                                 avail
                             ));
                             cur = bytes.len();
@@ -250,7 +255,10 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut b = b"__CURSOR=s=1;i=1\n__REALTIME_TIMESTAMP=1774346400000000\n__MONOTONIC_TIMESTAMP=5000000\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=cache1\nPRIORITY=3\n_PID=812\nSYSLOG_IDENTIFIER=atticd\n_SYSTEMD_UNIT=atticd.service\n__FUTURE_FIELD=ignored\n".to_vec();
-        b.extend(bin("MESSAGE", b"\x1b[31mERROR\x1b[0m upload failed\nsecond line"));
+        b.extend(bin(
+            "MESSAGE",
+            b"\x1b[31mERROR\x1b[0m upload failed\nsecond line",
+        ));
         b.extend(b"\n__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=1774346401000000\n__MONOTONIC_TIMESTAMP=6000000\n_SOURCE_MONOTONIC_TIMESTAMP=5999000\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=cache1\n_TRANSPORT=kernel\nPRIORITY=6\nMESSAGE=e1000e: eth0 NIC Link is Up\n\n");
         b
     }
@@ -269,7 +277,10 @@ mod tests {
         assert_eq!(e.severity, Severity::Err);
         assert_eq!(p.atoms.get(e.unit), "atticd.service");
         assert_eq!(p.atoms.get(e.host), "cache1");
-        assert_eq!(e.message.bytes(&src.bytes), b"ERROR upload failed\nsecond line");
+        assert_eq!(
+            e.message.bytes(&src.bytes),
+            b"ERROR upload failed\nsecond line"
+        );
         // 10 text lines + binary header + value spanning 2 lines + separator = 14
         assert_eq!(e.end_line, 14);
         let k = &p.events[1];
@@ -285,7 +296,8 @@ mod tests {
     #[test]
     fn truncated_binary_field_is_an_issue_with_its_lines_accounted() {
         let mut b = sample();
-        let mut cut = b"__CURSOR=s=1;i=3\n__REALTIME_TIMESTAMP=1774346402000000\nMESSAGE\n".to_vec();
+        let mut cut =
+            b"__CURSOR=s=1;i=3\n__REALTIME_TIMESTAMP=1774346402000000\nMESSAGE\n".to_vec();
         cut.extend_from_slice(&100u64.to_le_bytes());
         cut.extend_from_slice(b"only a bit\nof it");
         let at = b.len();
@@ -306,7 +318,9 @@ mod tests {
 
     #[test]
     fn crlf_and_junk_lines() {
-        let b = b"__REALTIME_TIMESTAMP=1774346400000000\r\nMESSAGE=hi\r\nthis is not a field\r\n\r\n".to_vec();
+        let b =
+            b"__REALTIME_TIMESTAMP=1774346400000000\r\nMESSAGE=hi\r\nthis is not a field\r\n\r\n"
+                .to_vec();
         let src = Source::from_bytes(0, "x", b);
         let p = parse_source(&src, Some(0));
         assert_eq!(p.events.len(), 1);
