@@ -61,12 +61,15 @@ fn object_start(line: &[u8]) -> Option<usize> {
     (line.get(i) == Some(&b'{')).then_some(i)
 }
 
+/// The kept fields of an object, in order.
+type Fields<'a> = Vec<(&'static [u8], Value<'a>)>;
+
 /// Decodes one object at the start of `source[at..]`; returns its kept fields and the
 /// offset just past the object.
 fn decode(
     source: &[u8],
     at: usize,
-) -> Result<(Vec<(&'static [u8], Value<'_>)>, usize), serde_json::Error> {
+) -> Result<(Fields<'_>, usize), serde_json::Error> {
     let mut stream = serde_json::Deserializer::from_slice(&source[at..]).into_iter::<Kept<'_>>();
     let Kept(mut fields) = match stream.next() {
         Some(r) => r?,
@@ -87,7 +90,7 @@ fn decode(
 }
 
 /// The kept fields of one object.
-struct Kept<'a>(Vec<(&'static [u8], Value<'a>)>);
+struct Kept<'a>(Fields<'a>);
 
 impl<'de> de::Deserialize<'de> for Kept<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -98,7 +101,7 @@ impl<'de> de::Deserialize<'de> for Kept<'de> {
 struct EntryVisitor;
 
 impl<'de> Visitor<'de> for EntryVisitor {
-    type Value = Vec<(&'static [u8], Value<'de>)>;
+    type Value = Fields<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a journal entry object")
     }
