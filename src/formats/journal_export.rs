@@ -322,7 +322,10 @@ mod tests {
             b"__REALTIME_TIMESTAMP=1774346400000000\r\nMESSAGE=hi\r\nthis is not a field\r\n\r\n"
                 .to_vec();
         let src = Source::from_bytes(0, "x", b);
-        let p = parse_source(&src, Some(0));
+        let p = parse_source(
+            &src,
+            Some(crate::formats::by_name("journal-export").unwrap().0),
+        );
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].message.bytes(&src.bytes), b"hi");
         assert_eq!(p.counts.unparsed, 1);

@@ -66,10 +66,7 @@ type Fields<'a> = Vec<(&'static [u8], Value<'a>)>;
 
 /// Decodes one object at the start of `source[at..]`; returns its kept fields and the
 /// offset just past the object.
-fn decode(
-    source: &[u8],
-    at: usize,
-) -> Result<(Fields<'_>, usize), serde_json::Error> {
+fn decode(source: &[u8], at: usize) -> Result<(Fields<'_>, usize), serde_json::Error> {
     let mut stream = serde_json::Deserializer::from_slice(&source[at..]).into_iter::<Kept<'_>>();
     let Kept(mut fields) = match stream.next() {
         Some(r) => r?,
@@ -341,7 +338,10 @@ mod tests {
         let seq = format!("\x1e{LINE}\n");
         let sse = format!("data: {LINE}\n\n");
         let src = Source::from_bytes(0, "j", format!("{pretty}{seq}{sse}").into_bytes());
-        let p = parse_source(&src, Some(1));
+        let p = parse_source(
+            &src,
+            Some(crate::formats::by_name("journal-json").unwrap().0),
+        );
         assert_eq!(p.events.len(), 3, "{:?}", p.issues);
         assert_eq!(p.events[0].line, 1);
         assert_eq!(p.events[0].end_line, 5);
@@ -356,14 +356,20 @@ mod tests {
     #[test]
     fn broken_object_is_unparsed_with_the_json_error() {
         let src = Source::from_bytes(0, "j", b"{\"MESSAGE\":\"a\",\n".to_vec());
-        let p = parse_source(&src, Some(1));
+        let p = parse_source(
+            &src,
+            Some(crate::formats::by_name("journal-json").unwrap().0),
+        );
         assert_eq!(p.counts.unparsed, 1);
         assert_eq!(
             p.issues[0].message,
             "not a journal JSON object: EOF while parsing a value"
         );
         let src = Source::from_bytes(0, "j", b"{\"a\":1}\nplain text\n".to_vec());
-        let p = parse_source(&src, Some(1));
+        let p = parse_source(
+            &src,
+            Some(crate::formats::by_name("journal-json").unwrap().0),
+        );
         assert_eq!(p.counts.unparsed, 2);
         assert!(p.events.is_empty());
     }
