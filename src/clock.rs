@@ -425,7 +425,13 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             if ev.clock == ClockMethod::Monotonic
                 && let Some(m) = ev.mono_us
             {
-                ev.time = start + m * 1000;
+                // A source spanning several boots (journalctl -o short-monotonic with
+                // `-- Boot` markers) maps each event by its own boot when that is known.
+                let own = match forced {
+                    None => boots.get(inp.atoms.get(ev.boot)).map(|b| b.start),
+                    Some(_) => None,
+                };
+                ev.time = own.unwrap_or(start) + m * 1000;
                 ev.clock = ClockMethod::AlignedMonotonic;
             }
             if ev.host.is_none() {
@@ -560,6 +566,49 @@ mod tests {
             time::rfc3339(localize(fold, tz)),
             "2026-10-25T00:30:00.000000Z"
         );
+    }
+
+    #[test]
+    fn monotonic_source_with_several_boots_maps_each_by_its_own_boot() {
+        // Regression: every event of a multi-boot short-monotonic source was mapped with
+        // the start of the first boot found.
+        let mut ja = crate::event::Atoms::default();
+        let mut j = vec![
+            ev(5_000 * NS, ClockMethod::Exact, 1),
+            ev(9_000 * NS, ClockMethod::Exact, 2),
+        ];
+        j[0].mono_us = Some(1_000_000);
+        j[0].boot = ja.intern("b0");
+        j[1].mono_us = Some(1_000_000);
+        j[1].boot = ja.intern("b1");
+        let mut ma = crate::event::Atoms::default();
+        let mut m = vec![
+            ev(0, ClockMethod::Monotonic, 1),
+            ev(0, ClockMethod::Monotonic, 2),
+        ];
+        m[0].mono_us = Some(2_000_000);
+        m[0].boot = ma.intern("b0");
+        m[1].mono_us = Some(3_000_000);
+        m[1].boot = ma.intern("b1");
+        let mut inputs = vec![
+            ClockInput {
+                path: "j",
+                mtime: None,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: b"",
+            },
+            ClockInput {
+                path: "m",
+                mtime: None,
+                events: &mut m,
+                atoms: &mut ma,
+                bytes: b"",
+            },
+        ];
+        align(&mut inputs, &ClockOptions::default());
+        assert_eq!(m[0].time, 4_999 * NS + 2 * NS);
+        assert_eq!(m[1].time, 8_999 * NS + 3 * NS);
     }
 
     #[test]
