@@ -227,7 +227,9 @@ impl Format for JournalJson {
             }
             if object_start(t).is_some() {
                 objects += 1;
-            } else if !(t.starts_with(b"\"") || t.starts_with(b"}") || t.starts_with(b"]")) {
+            } else if t[0].is_ascii_alphabetic() {
+                // json-pretty's member, byte and bracket lines start with `"`, a digit or
+                // punctuation; prose starts with a letter.
                 other += 1;
             }
         }
