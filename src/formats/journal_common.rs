@@ -205,6 +205,7 @@ pub fn skip_link_glyph(bytes: &[u8], start: usize, end: usize) -> usize {
 pub struct Embedded {
     formats: &'static [&'static dyn Format],
     last: Option<(Atom, Option<u32>, usize)>,
+    oom: super::kernel::OomGroup,
 }
 
 impl Default for Embedded {
@@ -219,6 +220,7 @@ impl Embedded {
         Embedded {
             formats,
             last: None,
+            oom: Default::default(),
         }
     }
 
@@ -227,9 +229,35 @@ impl Embedded {
     /// it (same identifier and pid). `lines` is how many physical lines the record covers
     /// beyond its first, already reflected in `ev.end_line`.
     pub fn emit(&mut self, sink: &mut Sink<'_>, mut ev: Event, ident: Atom) {
-        let source: &[u8] = &sink.src.bytes;
+        // The source outlives the sink's borrow: messages can be read while pushing.
+        let src = sink.src;
+        let source: &[u8] = &src.bytes;
         let id = sink.atoms.get(ident).to_string();
         let msg = ev.message.bytes(source);
+        // The journal holds one entry per kernel line: an OOM report is regrouped into one
+        // event as the kernel format does, so that it survives duplicate removal whole.
+        let kernel = sink.atoms.get(ev.unit) == "kernel";
+        let at = match ev.message {
+            Text::Span { start, .. } => Some(start as usize),
+            Text::Owned(_) => None,
+        };
+        if kernel {
+            if self.oom.fold(sink, msg, at, ev.line, ev.end_line) {
+                return;
+            }
+            let idx = sink.events.len();
+            self.last = Some((ident, ev.pid, idx));
+            let msg: Cow<'_, [u8]> = match &ev.message {
+                Text::Span { start, len } => {
+                    let s = (*start as usize).min(source.len());
+                    Cow::Borrowed(&source[s..(s + *len as usize).min(source.len())])
+                }
+                Text::Owned(s) => Cow::Owned(s.as_bytes().to_vec()),
+            };
+            sink.push(ev);
+            self.oom.pushed(sink, idx, &msg, at);
+            return;
+        }
         if let Some((pi, ppid, idx)) = self.last
             && pi == ident
             && ppid == ev.pid

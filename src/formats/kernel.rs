@@ -404,20 +404,34 @@ struct Open {
     killed: bool,
 }
 
-/// Sets field `name` of event `idx` to bytes `s..e` of the source unless already set.
-fn set_field(sink: &mut Sink<'_>, idx: usize, name: &str, s: usize, e: usize) {
-    if e <= s {
+/// Sets field `name` of event `idx` to bytes `s..e` of `msg` (a span of the source when
+/// the message lies at source offset `at`) unless the field is already set.
+fn set_field(
+    sink: &mut Sink<'_>,
+    idx: usize,
+    name: &str,
+    msg: &[u8],
+    at: Option<usize>,
+    s: usize,
+    e: usize,
+) {
+    if e <= s || e > msg.len() {
         return;
     }
     let a = sink.atoms.intern(name);
     let ev = &mut sink.events[idx];
     if ev.fields.iter().all(|(k, _)| *k != a) {
-        ev.fields.push((a, Text::span(s, e)));
+        let v = match at {
+            Some(at) => Text::span(at + s, at + e),
+            None => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
+        };
+        ev.fields.push((a, v));
     }
 }
 
-/// Extracts OOM fields from message bytes `msg` found at source offset `at` into event `idx`.
-fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: usize, part: OomPart) {
+/// Extracts OOM fields from message `msg` (at source offset `at` when it is a span) into
+/// event `idx`.
+fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>, part: OomPart) {
     let find = |n: &[u8]| memchr::memmem::find(msg, n);
     let num_end = |from: usize| {
         from + msg[from..]
@@ -425,11 +439,14 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: usize, part: OomP
             .take_while(|c| c.is_ascii_digit())
             .count()
     };
+    let set = |sink: &mut Sink<'_>, name: &str, s: usize, e: usize| {
+        set_field(sink, idx, name, msg, at, s, e)
+    };
     match part {
         OomPart::Header => {
             if let Some(i) = find(b" invoked oom-killer:") {
                 let s = msg.iter().take_while(|c| **c == b' ').count();
-                set_field(sink, idx, "oom.invoker", at + s, at + i);
+                set(sink, "oom.invoker", s, i);
             }
         }
         OomPart::Kill => {
@@ -441,15 +458,15 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: usize, part: OomP
             if let Some(i) = find(key) {
                 let p = i + key.len();
                 let pe = num_end(p);
-                set_field(sink, idx, "oom.victim_pid", at + p, at + pe);
+                set(sink, "oom.victim_pid", p, pe);
                 if msg.get(pe) == Some(&b' ') && msg.get(pe + 1) == Some(&b'(') {
                     let cs = pe + 2;
-                    // comm may hold `)`: it ends at the last `)` before the next field.
+                    // comm may hold `)`: it ends at the `) ` before the next field.
                     let ce = memchr::memmem::find(&msg[cs..], b") ")
                         .or_else(|| memchr::memrchr(b')', &msg[cs..]))
                         .map(|c| cs + c);
                     if let Some(ce) = ce {
-                        set_field(sink, idx, "oom.victim_comm", at + cs, at + ce);
+                        set(sink, "oom.victim_comm", cs, ce);
                     }
                 }
             }
@@ -459,7 +476,7 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: usize, part: OomP
             ] {
                 if let Some(i) = find(key) {
                     let p = i + key.len();
-                    set_field(sink, idx, name, at + p, at + num_end(p));
+                    set(sink, name, p, num_end(p));
                 }
             }
         }
@@ -467,7 +484,7 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: usize, part: OomP
             if let Some(i) = find(b"constraint=") {
                 let p = i + 11;
                 let e = memchr::memchr(b',', &msg[p..]).map_or(msg.len(), |c| p + c);
-                set_field(sink, idx, "oom.constraint", at + p, at + e);
+                set(sink, "oom.constraint", p, e);
             }
             // `task=%s,pid=%d,uid=%d` are always last: parse from the right (paths and comm
             // may hold commas).
@@ -475,23 +492,71 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: usize, part: OomP
             if let Some(i) = find(b"task_memcg=") {
                 let p = i + 11;
                 let e = task.filter(|&t| t >= p).unwrap_or(msg.len());
-                set_field(sink, idx, "oom.cgroup", at + p, at + e);
+                set(sink, "oom.cgroup", p, e);
             }
             if let Some(t) = task
                 && let Some(pi) = memchr::memmem::rfind(msg, b",pid=")
                 && pi > t
             {
-                set_field(sink, idx, "oom.victim_comm", at + t + 6, at + pi);
-                set_field(
-                    sink,
-                    idx,
-                    "oom.victim_pid",
-                    at + pi + 5,
-                    at + num_end(pi + 5),
-                );
+                set(sink, "oom.victim_comm", t + 6, pi);
+                set(sink, "oom.victim_pid", pi + 5, num_end(pi + 5));
             }
         }
         OomPart::Body | OomPart::Reaper => {}
+    }
+}
+
+/// Keeps the lines of an OOM report together in one event while other lines interleave.
+/// Shared by the kernel format and the journal formats (whose kernel entries hold one
+/// report line each).
+#[derive(Debug, Default)]
+pub struct OomGroup {
+    open: Option<Open>,
+}
+
+impl OomGroup {
+    /// Offers a kernel message covering lines `line..=end_line` before it becomes an event:
+    /// when it belongs to the open report it is folded into that event (message, fields,
+    /// lines counted as continuation) and `true` is returned.
+    pub fn fold(
+        &mut self,
+        sink: &mut Sink<'_>,
+        msg: &[u8],
+        at: Option<usize>,
+        line: u32,
+        end_line: u32,
+    ) -> bool {
+        let Some(o) = self.open else { return false };
+        let Some(p) = oom_part(msg) else { return false };
+        if p == OomPart::Header
+            || (o.killed && !matches!(p, OomPart::Kill | OomPart::Reaper | OomPart::Constraint))
+        {
+            return false;
+        }
+        let source: &[u8] = &sink.src.bytes;
+        let ev = &mut sink.events[o.idx];
+        let mut s = crate::text::lossy(ev.message.bytes(source)).into_owned();
+        s.push('\n');
+        s.push_str(&crate::text::lossy(&crate::text::strip_ansi(msg)));
+        ev.message = Text::Owned(s.into());
+        ev.end_line = ev.end_line.max(end_line);
+        sink.blank(u64::from(end_line.saturating_sub(line)) + 1);
+        oom_fields(sink, o.idx, msg, at, p);
+        self.open = match p {
+            OomPart::Reaper => None,
+            OomPart::Kill => Some(Open { killed: true, ..o }),
+            _ => Some(o),
+        };
+        true
+    }
+    /// Tells the group that kernel message `msg` became event `idx`.
+    pub fn pushed(&mut self, sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>) {
+        if let Some(p) = oom_part(msg) {
+            oom_fields(sink, idx, msg, at, p);
+            if p == OomPart::Header {
+                self.open = Some(Open { idx, killed: false });
+            }
+        }
     }
 }
 
@@ -531,8 +596,11 @@ impl Format for Kernel {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let kernel = sink.atoms.intern("kernel");
-        let mut open: Option<Open> = None;
+        let mut oom = OomGroup::default();
         let mut kmsg = false;
+        // The event the previous line went to (unstamped continuation lines follow it, which
+        // is not always the last event while an OOM report is open).
+        let mut prev: Option<usize> = None;
         for line in Lines::new(bytes, src.terminator) {
             let t = line.text;
             if t.is_empty() {
@@ -540,16 +608,17 @@ impl Format for Kernel {
                 continue;
             }
             let Some(k) = parse_line(t) else {
-                if (t[0] == b' ' || t[0] == b'\t') && !sink.events.is_empty() {
-                    let (s, e) = (line.start, line.end());
-                    if let Some(ev) = sink.continue_last(&line) {
+                match prev {
+                    Some(i) if t[0] == b' ' || t[0] == b'\t' => {
+                        sink.blank(1);
+                        let ev = &mut sink.events[i];
+                        ev.end_line = ev.end_line.max(line.no);
                         // /dev/kmsg dictionary lines (` SUBSYSTEM=...`) are not message.
                         if !kmsg {
-                            super::syslog::append_message(ev, bytes, s + 1, e);
+                            super::syslog::append_message(ev, bytes, line.start + 1, line.end());
                         }
                     }
-                } else {
-                    sink.unparsed(&line, "not a kernel log line");
+                    _ => sink.unparsed(&line, "not a kernel log line"),
                 }
                 continue;
             };
@@ -557,21 +626,9 @@ impl Format for Kernel {
             let (ms, me) = (line.start + k.msg_start.min(t.len()), line.end());
             let msg = &bytes[ms..me];
             let is_kernel = k.ident == b"kernel";
-            let part = if is_kernel { oom_part(msg) } else { None };
-            if let (Some(o), Some(p)) = (open, part)
-                && p != OomPart::Header
-                && (!o.killed || matches!(p, OomPart::Kill | OomPart::Reaper | OomPart::Constraint))
-            {
-                let ev = &mut sink.events[o.idx];
-                super::syslog::append_message(ev, bytes, ms, me);
-                ev.end_line = ev.end_line.max(line.no);
-                sink.blank(1);
-                oom_fields(sink, o.idx, msg, ms, p);
-                open = match p {
-                    OomPart::Reaper => None,
-                    OomPart::Kill => Some(Open { killed: true, ..o }),
-                    _ => Some(o),
-                };
+            let report = oom.open.map(|o| o.idx);
+            if is_kernel && oom.fold(sink, msg, Some(ms), line.no, line.no) {
+                prev = report;
                 continue;
             }
             let mut ev = Event {
@@ -596,11 +653,9 @@ impl Format for Kernel {
             super::syslog::set_message(&mut ev, src, ms, me, t);
             let idx = sink.events.len();
             sink.push(ev);
-            if let Some(p) = part {
-                oom_fields(sink, idx, msg, ms, p);
-                if p == OomPart::Header {
-                    open = Some(Open { idx, killed: false });
-                }
+            prev = Some(idx);
+            if is_kernel {
+                oom.pushed(sink, idx, msg, Some(ms));
             }
         }
     }
