@@ -614,8 +614,11 @@ impl Format for Kernel {
                         let ev = &mut sink.events[i];
                         ev.end_line = ev.end_line.max(line.no);
                         // /dev/kmsg dictionary lines (` SUBSYSTEM=...`) are not message.
+                        // dmesg indents the other lines of a multi-line record to the
+                        // message column: the indentation is layout, not message.
                         if !kmsg {
-                            super::syslog::append_message(ev, bytes, line.start + 1, line.end());
+                            let lead = t.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+                            super::syslog::append_message(ev, bytes, line.start + lead, line.end());
                         }
                     }
                     _ => sink.unparsed(&line, "not a kernel log line"),
