@@ -309,6 +309,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
     let mut starts: HashMap<String, Vec<i64>> = HashMap::new();
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall)
     let mut kernel: HashMap<(i64, u64), (String, String, i64)> = HashMap::new();
+    let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
     for inp in inputs.iter() {
         for ev in inp.events.iter() {
             if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
@@ -320,17 +321,28 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                         .push(ev.time - m * 1000);
                 }
                 if inp.atoms.get(ev.unit) == "kernel" {
-                    kernel.insert(
-                        (m, message_key(ev, inp.bytes)),
-                        (
-                            inp.atoms.get(ev.host).to_string(),
-                            boot.to_string(),
-                            ev.time - m * 1000,
-                        ),
+                    let key = (m, message_key(ev, inp.bytes));
+                    let val = (
+                        inp.atoms.get(ev.host).to_string(),
+                        boot.to_string(),
+                        ev.time - m * 1000,
                     );
+                    // The same line at the same stamp in two boots (`Linux version ...` at
+                    // 0.000000) cannot tell which boot a dmesg is from: drop it.
+                    match kernel.get(&key) {
+                        Some(old) if old.1 != val.1 => {
+                            ambiguous.insert(key);
+                        }
+                        _ => {
+                            kernel.insert(key, val);
+                        }
+                    }
                 }
             }
         }
+    }
+    for k in &ambiguous {
+        kernel.remove(k);
     }
     let boots: HashMap<String, BootStart> = starts
         .into_iter()
