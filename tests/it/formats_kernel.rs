@@ -162,9 +162,12 @@ fn dmesg_aligned_from_the_journal_of_its_boot_and_duplicates_removed() {
     .unwrap()
     .0;
     let d = &tl.sources[1];
+    // `Linux version` at 0.000000 is in both boots of cache1: ambiguous, so not used (it
+    // used to be, and the note said "spread 7519922999 ms")
     assert!(
-        d.clock_note
-            .contains("kernel lines also in the journal of cache1"),
+        d.clock_note.ends_with(
+            "boot start from 2 kernel lines also in the journal of cache1 (spread 0 ms)"
+        ),
         "{}",
         d.clock_note
     );
