@@ -93,10 +93,18 @@ impl Timeline {
                         continue;
                     }
                     let ra = self.order[a];
-                    for (b, d) in drop.iter_mut().enumerate().take(j).skip(a + 1) {
+                    for b in a + 1..j {
                         let rb = self.order[b];
-                        if !*d && ra.source != rb.source && self.same(ra, rb) {
-                            *d = true;
+                        if !drop[b] && ra.source != rb.source && self.same(ra, rb) {
+                            // Keep the exact-clocked copy (a journal's, which also carries
+                            // the monotonic stamp), else the first.
+                            if self.event(rb).clock == ClockMethod::Exact
+                                && self.event(ra).clock != ClockMethod::Exact
+                            {
+                                drop[a] = true;
+                                break;
+                            }
+                            drop[b] = true;
                         }
                     }
                 }
