@@ -242,10 +242,11 @@ impl Timeline {
             severity.push(e.severity.as_str());
             message.push(self.message(r));
         }
-        let time = Series::new("time".into(), time).cast(&DataType::Datetime(
-            TimeUnit::Nanoseconds,
-            Some(TimeZone::UTC),
-        ))?;
+        // Built as Datetime directly: a cast from Int64 to Datetime(ns, UTC) drops the zone
+        // in polars 0.55, and Parquet readers then see a naive timestamp.
+        let time = Int64Chunked::from_iter_options("time".into(), time.into_iter())
+            .into_datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC))
+            .into_series();
         let message: Vec<&str> = message.iter().map(|m| m.as_ref()).collect();
         DataFrame::new(
             n,
