@@ -206,6 +206,7 @@ pub struct Embedded {
     formats: &'static [&'static dyn Format],
     last: Option<(Atom, Option<u32>, usize)>,
     oom: super::kernel::OomGroup,
+    ident: String,
 }
 
 impl Default for Embedded {
@@ -221,6 +222,7 @@ impl Embedded {
             formats,
             last: None,
             oom: Default::default(),
+            ident: String::new(),
         }
     }
 
@@ -228,11 +230,27 @@ impl Embedded {
     /// message, or folds it into the previous event when an inner format says it continues
     /// it (same identifier and pid). `lines` is how many physical lines the record covers
     /// beyond its first, already reflected in `ev.end_line`.
-    pub fn emit(&mut self, sink: &mut Sink<'_>, mut ev: Event, ident: Atom) {
+    pub fn emit(&mut self, sink: &mut Sink<'_>, ev: Event, ident: Atom) {
         // The source outlives the sink's borrow: messages can be read while pushing.
         let src = sink.src;
         let source: &[u8] = &src.bytes;
-        let id = sink.atoms.get(ident).to_string();
+        // The identifier is copied into a reused buffer (the atoms are borrowed from the
+        // sink, which is mutated below): no allocation per entry.
+        let mut id = std::mem::take(&mut self.ident);
+        id.clear();
+        id.push_str(sink.atoms.get(ident));
+        self.emit_as(sink, ev, ident, source, &id);
+        self.ident = id;
+    }
+
+    fn emit_as(
+        &mut self,
+        sink: &mut Sink<'_>,
+        mut ev: Event,
+        ident: Atom,
+        source: &[u8],
+        id: &str,
+    ) {
         let msg = ev.message.bytes(source);
         // The journal holds one entry per kernel line: an OOM report is regrouped into one
         // event as the kernel format does, so that it survives duplicate removal whole.
@@ -263,7 +281,7 @@ impl Embedded {
             && ppid == ev.pid
             && idx + 1 == sink.events.len()
             && !id.is_empty()
-            && self.formats.iter().any(|f| f.is_continuation(&id, msg))
+            && self.formats.iter().any(|f| f.is_continuation(id, msg))
         {
             let add = crate::text::lossy(msg).into_owned();
             let prev = &mut sink.events[idx];
@@ -280,7 +298,7 @@ impl Embedded {
                 .formats
                 .iter()
                 .enumerate()
-                .find_map(|(i, f)| f.refine(&id, msg).map(|r| (i as u16, r)))
+                .find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
         {
             apply_refined(&mut ev, source, sink, fi, &r);
         }
@@ -427,5 +445,128 @@ mod tests {
         let b = "a [\u{1f855}] b".as_bytes();
         assert_eq!(skip_link_glyph(b, 2, b.len()), 2 + LINK_GLYPH.len());
         assert_eq!(skip_link_glyph(b, 0, b.len()), 0);
+    }
+
+    /// A test-only inner format: refines `atticd` tracing lines and says that indented
+    /// lines of `atticd` continue them.
+    struct Probe;
+
+    impl Format for Probe {
+        fn name(&self) -> &'static str {
+            "probe"
+        }
+        fn description(&self) -> &'static str {
+            "test"
+        }
+        fn sniff(&self, _: &[u8]) -> u8 {
+            0
+        }
+        fn parse(&self, _: &Source, _: &mut Sink<'_>) {}
+        fn refine(&self, ident: &str, msg: &[u8]) -> Option<super::super::Refined> {
+            if ident != "atticd" {
+                return None;
+            }
+            let (t, used) = crate::time::parse_rfc3339(msg)?;
+            let rest = &msg[used + 1..];
+            let lvl = memchr::memchr(b' ', rest)?;
+            let start = used + 1 + lvl + 1;
+            let colon = memchr::memmem::find(&msg[start..], b": ")?;
+            Some(super::super::Refined {
+                severity: Some(Severity::from_word(&rest[..lvl])),
+                time: Some(t),
+                message_start: start + colon + 2,
+                fields: vec![("target", start..start + colon)],
+            })
+        }
+        fn is_continuation(&self, ident: &str, msg: &[u8]) -> bool {
+            ident == "atticd" && msg.starts_with(b"   ")
+        }
+    }
+
+    static PROBES: &[&dyn Format] = &[&Probe];
+
+    #[test]
+    fn embedded_messages_are_refined_and_continuations_folded() {
+        let text = "2026-03-29T01:00:30.000000Z ERROR attic_server::error: Database error\n   0: tokio::task::runtime.spawn\n   1: other pid\n   2: no ident\n";
+        let src = Source::from_bytes(0, "t", text.as_bytes().to_vec());
+        let mut sink = Sink::new(&src, 0);
+        let mut emb = Embedded::with_formats(PROBES);
+        let atticd = sink.atoms.intern("atticd");
+        let mut at = 0;
+        for (i, l) in text.lines().enumerate() {
+            let ev = Event {
+                line: i as u32 + 1,
+                end_line: i as u32 + 1,
+                pid: Some(if i == 2 { 9 } else { 812 }),
+                time: 1,
+                clock: ClockMethod::NoYear,
+                message: Text::span(at, at + l.len()),
+                ..Event::default()
+            };
+            emb.emit(&mut sink, ev, if i == 3 { Atom::NONE } else { atticd });
+            at += l.len() + 1;
+        }
+        // line 2 folded into line 1; line 3 has another pid, line 4 no identifier
+        assert_eq!(sink.events.len(), 3);
+        let e = &sink.events[0];
+        assert_eq!(e.severity, Severity::Err);
+        assert_eq!(e.clock, ClockMethod::Exact);
+        assert_eq!(crate::time::rfc3339(e.time), "2026-03-29T01:00:30.000000Z");
+        assert_eq!(e.inner, Some(0));
+        assert_eq!(e.end_line, 2);
+        assert_eq!(
+            e.message.bytes(&src.bytes),
+            b"Database error\n   0: tokio::task::runtime.spawn"
+        );
+        assert_eq!(
+            e.field(&sink.atoms, "target", &src.bytes),
+            Some(&b"attic_server::error"[..])
+        );
+        assert_eq!(sink.events[1].line, 3);
+        assert_eq!(sink.events[1].inner, None);
+        assert_eq!(sink.counts.parsed, 3);
+        assert_eq!(sink.counts.continuation, 1);
+    }
+
+    proptest::proptest! {
+        /// Every journal and kernel parser accounts for every line of any input and never
+        /// panics.
+        #[test]
+        fn any_bytes_are_accounted(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec![b'\n', b'\r', b' ', b'=', b'[', b']', b'{', b'}', b'"', b':', b',', b'-', b'.', 0x1e, 0x1b, 0]),
+                proptest::num::u8::ANY,
+                proptest::sample::select(b"0123456789MESAGR_T".to_vec()),
+            ],
+            0..400,
+        )) {
+            let src = Source::from_bytes(0, "p", bytes);
+            for name in ["journal-export", "journal-json", "journal-text", "kernel"] {
+                let (i, _) = crate::formats::by_name(name).unwrap();
+                let p = crate::formats::parse_source(&src, Some(i));
+                proptest::prop_assert_eq!(p.counts.total(), src.lines, "{}", name);
+            }
+        }
+
+        /// Structured noise: real-looking lines shuffled and cut.
+        #[test]
+        fn shuffled_real_lines_are_accounted(lines in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "__REALTIME_TIMESTAMP=1774346400000000", "MESSAGE=hi", "MESSAGE", "\u{7}\0\0\0\0\0\0\0abc",
+                "", "{\"__CURSOR\":\"x\",\"MESSAGE\":[27,91]}", "{", "}", "\t\"MESSAGE\" : \"x\",",
+                "-- Boot 0123456789abcdef0123456789abcdef --", "Mar 24 10:00:00 h x[1]: m", "    cont",
+                "[ 100.000001] node invoked oom-killer: gfp_mask=0x0, order=0, oom_score_adj=0",
+                "[ 100.000002]  dump_stack+0x1/0x2", "[ 100.3] Out of memory: Killed process 1 (a) total-vm:1kB, anon-rss:2kB",
+                "6,1,2,-;usb", " KEY=V", "<6>[ 1.0] x", "oom-kill:constraint=X,task_memcg=/a,task=b,pid=1,uid=0",
+            ]),
+            0..60,
+        )) {
+            let src = Source::from_bytes(0, "p", lines.join("\n").into_bytes());
+            for name in ["journal-export", "journal-json", "journal-text", "kernel"] {
+                let (i, _) = crate::formats::by_name(name).unwrap();
+                let p = crate::formats::parse_source(&src, Some(i));
+                proptest::prop_assert_eq!(p.counts.total(), src.lines, "{}", name);
+            }
+        }
     }
 }
