@@ -266,6 +266,10 @@ pub fn marker(line: &[u8]) -> Option<Marker<'_>> {
     }
     if line == b"-- No entries --"
         || line.starts_with(b"-- cursor: ")
+        // notes journalctl and `systemctl status` print around the entries
+        || line.starts_with(b"Warning: some journal files were not opened")
+        || line.starts_with(b"Notice: journal has been rotated since unit was started")
+        || line.starts_with(b"Hint: You are currently not seeing messages from other users")
         || ((line.starts_with(b"-- Journal begins ") || line.starts_with(b"-- Logs begin "))
             && line.ends_with(b" --"))
     {
@@ -328,8 +332,9 @@ impl Format for JournalText {
         } else if distinct * 2 >= ok && ratio >= 50 {
             85
         } else if pids_third * 2 >= ok && ratio >= 80 {
-            // short-monotonic: `[ 1.5] host ident[pid]:` (dmesg has no host column).
-            85
+            // short-monotonic: `[ 1.5] host ident[pid]:` (dmesg has no host column). Above
+            // the kernel format's 90, which also reads the stamps.
+            92
         } else {
             // `short` is byte-for-byte RFC 3164: leave it to the syslog fallback.
             (ratio / 5).min(20) as u8
@@ -347,7 +352,7 @@ impl Format for JournalText {
                 sink.blank(1);
                 continue;
             }
-            if t.starts_with(b"-- ") || t[0] == 0x1b {
+            if t.starts_with(b"-- ") || matches!(t[0], 0x1b | b'W' | b'N' | b'H') {
                 let clean = crate::text::strip_ansi(t);
                 match marker(&clean) {
                     Some(Marker::Boot(id)) => {
@@ -483,6 +488,7 @@ mod tests {
             "\x1b[0;1;39m-- Reboot --\x1b[0m\n",
             "stray\n",
             "-- No entries --\n",
+            "Warning: some journal files were not opened due to insufficient permissions.\n",
         );
         let src = Source::from_bytes(0, "j.txt", text.as_bytes().to_vec());
         let p = parse_source(&src, None);
@@ -502,7 +508,7 @@ mod tests {
             b"error: builder failed\nwith exit code 1"
         );
         assert_eq!(p.events[1].end_line, 5);
-        assert_eq!(p.counts.parsed, 6);
+        assert_eq!(p.counts.parsed, 7);
         assert_eq!(p.counts.continuation, 1);
         assert_eq!(p.counts.unparsed, 1);
         assert_eq!(p.counts.total(), src.lines);
@@ -522,7 +528,17 @@ mod tests {
             85
         );
         assert!(JournalText.sniff(b"2026-03-24T10:00:00.123456+01:00 h x[1]: a\n") <= 20);
-        assert_eq!(JournalText.sniff(b"[    1.000000] h kernel: a\n"), 85);
+        assert_eq!(JournalText.sniff(b"[    1.000000] h kernel: a\n"), 92);
+        let mono = b"[    0.000000] h1 kernel: Linux version 6.1.0\n[    5.100000] h1 systemd[1]: Started x.\n";
+        assert_eq!(
+            crate::formats::name_of(crate::formats::sniff(mono).unwrap()),
+            "journal-text"
+        );
+        let dmesg = b"[    0.000000] Linux version 6.1.0\n[    3.100000] systemd[1]: Detected architecture x86-64.\n";
+        assert_eq!(
+            crate::formats::name_of(crate::formats::sniff(dmesg).unwrap()),
+            "kernel"
+        );
         assert!(JournalText.sniff(b"[    1.000000] usb 1-1: new device\n") <= 20);
         assert_eq!(JournalText.sniff(b"-- No entries --\n"), 90);
         assert_eq!(JournalText.sniff(b"random words\n"), 0);
