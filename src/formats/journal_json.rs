@@ -44,6 +44,9 @@ const KEPT: &[&str] = &[
     "MESSAGE_ID",
 ];
 
+/// Pseudo-field recorded when MESSAGE is `null`.
+const NULL_MESSAGE: &str = "MESSAGE=null";
+
 /// Strips the framing of one line: RS (json-seq) or `data: ` (json-sse). Returns the
 /// offset of the object's `{` in the line, if the line starts one.
 fn object_start(line: &[u8]) -> Option<usize> {
@@ -106,11 +109,14 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let mut out = Vec::with_capacity(16);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match KEPT.iter().find(|k| **k == key) {
-                Some(k) => {
-                    if let Item::Val(Some(v)) = map.next_value_seed(ValueSeed { depth: 0 })? {
-                        out.push((k.as_bytes(), v));
+                Some(k) => match map.next_value_seed(ValueSeed { depth: 0 })? {
+                    Item::Val(Some(v)) => out.push((k.as_bytes(), v)),
+                    // journalctl writes null for a field of 4096 bytes or more (no --all)
+                    Item::Val(None) if *k == "MESSAGE" => {
+                        out.push((NULL_MESSAGE.as_bytes(), Value::owned(Vec::new())))
                     }
-                }
+                    _ => {}
+                },
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -250,6 +256,7 @@ impl Format for JournalJson {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
+        let mut warned_null = false;
         let mut lines = Lines::new(bytes, src.terminator);
         while let Some(line) = lines.next() {
             let t = line.text;
@@ -278,6 +285,14 @@ impl Format for JournalJson {
                         offset: line.start,
                     };
                     if entry.is_record() {
+                        if !warned_null && entry.get(NULL_MESSAGE).is_some() {
+                            warned_null = true;
+                            sink.issue(
+                                line.no,
+                                line.start,
+                                "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",
+                            );
+                        }
                         let (ev, ident) = entry_event(&entry, sink);
                         emb.emit(sink, ev, ident);
                     } else {
@@ -374,6 +389,24 @@ mod tests {
         );
         assert_eq!(p.counts.unparsed, 2);
         assert!(p.events.is_empty());
+    }
+
+    #[test]
+    fn null_message_is_reported_once() {
+        let l = r#"{"__REALTIME_TIMESTAMP":"1774346400000000","_HOSTNAME":"h","MESSAGE":null}"#;
+        let src = Source::from_bytes(0, "j", format!("{l}\n{l}\n").into_bytes());
+        let p = parse_source(
+            &src,
+            Some(crate::formats::by_name("journal-json").unwrap().0),
+        );
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(p.events[0].message.bytes(&src.bytes), b"");
+        assert_eq!(p.issues.len(), 1);
+        assert_eq!(p.issues[0].line, Some(1));
+        assert_eq!(
+            p.issues[0].message,
+            "message is null: journalctl drops fields of 4096 bytes or more unless run with --all"
+        );
     }
 
     #[test]
