@@ -87,7 +87,7 @@ impl Timeline {
             while j < self.order.len() && self.event(self.order[j]).time == t {
                 j += 1;
             }
-            if j - i > 1 && self.event(self.order[i]).clock != ClockMethod::Missing {
+            if j - i > 1 && self.has_time(self.order[i]) {
                 for a in i..j {
                     if drop[a] {
                         continue;
@@ -119,7 +119,9 @@ impl Timeline {
             }
             let e = self.event(*r);
             let Some(m) = e.mono_us else { continue };
-            if self.unit(*r) != "kernel" {
+            // Without a host (an unaligned dmesg) two machines' identical boot lines would
+            // look like one.
+            if self.unit(*r) != "kernel" || self.host(*r).is_empty() {
                 continue;
             }
             let key = (self.host(*r).to_string(), m, hash(self.first_line(*r)));
