@@ -195,3 +195,27 @@ fn dmesg_aligned_from_the_journal_of_its_boot_and_duplicates_removed() {
     assert_eq!(tl.field(*ooms[0], "oom.victim_pid"), Some(&b"4242"[..]));
     assert_eq!(tl.event(*ooms[0]).clock, ClockMethod::Exact);
 }
+
+#[test]
+fn unaligned_dmesgs_of_two_machines_are_not_duplicates() {
+    // Regression: unaligned monotonic events all have time 0, and without a host the same
+    // boot line of two machines was taken for one (and the same-instant pass was quadratic).
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("node-a.dmesg");
+    let b = dir.path().join("node-b.dmesg");
+    std::fs::write(
+        &a,
+        "[    0.000000] Linux version 6.1.0-18-amd64\n[    1.000000] a only\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "[    0.000000] Linux version 6.1.0-18-amd64\n[    2.000000] b only\n",
+    )
+    .unwrap();
+    let tl = gaplog::load(&[a, b], &gaplog::Options::default())
+        .unwrap()
+        .0;
+    assert_eq!(tl.duplicates, 0);
+    assert_eq!(tl.order.len(), 4);
+}
