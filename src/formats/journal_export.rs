@@ -27,6 +27,9 @@ pub fn valid_name(n: &[u8]) -> bool {
             .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
 }
 
+/// Largest binary field value believed (journald's own limit on an entry is 768 MiB).
+const MAX_FIELD: u64 = 1 << 30;
+
 /// One line of an export stream, classified.
 enum Field<'a> {
     /// `NAME=value` (value offsets in the source).
@@ -58,7 +61,17 @@ fn classify(bytes: &[u8], start: usize, end: usize) -> Field<'_> {
             match bytes.get(data..data + 8) {
                 Some(l) => {
                     let len = u64::from_le_bytes(l.try_into().expect("8 bytes"));
-                    Field::Binary(line, data + 8, len)
+                    let end = (data + 8).saturating_add(len.min(usize::MAX as u64 / 2) as usize);
+                    // A stray upper-case word is not a binary header: its "length" (the
+                    // next line's text read as a number) is absurd, or the data it claims
+                    // is not followed by the field's newline.
+                    if len > MAX_FIELD
+                        || (end < bytes.len() && !matches!(bytes[end], b'\n' | b'\r'))
+                    {
+                        Field::Junk
+                    } else {
+                        Field::Binary(line, data + 8, len)
+                    }
                 }
                 None => Field::Binary(line, data, u64::MAX),
             }
@@ -332,6 +345,18 @@ mod tests {
         assert_eq!(p.counts.total(), 4);
         assert_eq!(p.issues[0].message, "not a journal export field");
         assert_eq!(p.issues[0].line, Some(3));
+    }
+
+    #[test]
+    fn stray_upper_case_word_is_junk_not_a_binary_header() {
+        let b = b"__REALTIME_TIMESTAMP=1774346400000000\nSTRAY\nMESSAGE=hi\n\n__REALTIME_TIMESTAMP=1774346401000000\nMESSAGE=two\n\n".to_vec();
+        let src = Source::from_bytes(0, "x", b);
+        let p = parse_source(&src, None);
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(p.events[0].message.bytes(&src.bytes), b"hi");
+        assert_eq!(p.counts.unparsed, 1);
+        assert_eq!(p.issues[0].line, Some(2));
+        assert_eq!(p.counts.total(), src.lines);
     }
 
     #[test]
