@@ -204,11 +204,16 @@ pub fn parse_prefix(line: &[u8]) -> Option<Prefix<'_>> {
     }
     pos += 1;
     let host_end = pos + memchr::memchr(b' ', &line[pos..])?;
-    let host = &line[pos..host_end];
+    let mut host = &line[pos..host_end];
     if host.is_empty() {
         return None;
     }
-    pos = host_end + 1;
+    if host.ends_with(b"]:") {
+        // `--no-hostname`: the identifier follows the timestamp.
+        host = b"";
+    } else {
+        pos = host_end + 1;
+    }
     let rest = &line[pos..];
     // `ident[pid]: msg` or `ident: msg`; a message-less `ident:` ends the line.
     let colon = memchr::memmem::find(rest, b": ")
@@ -458,6 +463,11 @@ mod tests {
         assert_eq!((s.mode, s.time), (Mode::Unix, 1_774_346_400_123_456_000));
         let s = p("[ 1234.567890] cache1 kernel: x");
         assert_eq!((s.mode, s.mono_us), (Mode::Monotonic, Some(1_234_567_890)));
+        let s = p("Mar 24 10:00:00 atticd[812]: no host column");
+        assert_eq!(
+            (s.host, s.ident, s.pid),
+            (&b""[..], &b"atticd"[..], Some(812))
+        );
         let s = p("Okt 05 16:41:38 h x[1]: y");
         assert_eq!(time::rfc3339(s.time), "2000-10-05T16:41:38.000000Z");
     }
