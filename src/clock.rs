@@ -309,6 +309,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
     let mut starts: HashMap<String, Vec<i64>> = HashMap::new();
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall)
     let mut kernel: HashMap<(i64, u64), (String, String, i64)> = HashMap::new();
+    let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
     for inp in inputs.iter() {
         for ev in inp.events.iter() {
             if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
@@ -320,17 +321,28 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                         .push(ev.time - m * 1000);
                 }
                 if inp.atoms.get(ev.unit) == "kernel" {
-                    kernel.insert(
-                        (m, message_key(ev, inp.bytes)),
-                        (
-                            inp.atoms.get(ev.host).to_string(),
-                            boot.to_string(),
-                            ev.time - m * 1000,
-                        ),
+                    let key = (m, message_key(ev, inp.bytes));
+                    let val = (
+                        inp.atoms.get(ev.host).to_string(),
+                        boot.to_string(),
+                        ev.time - m * 1000,
                     );
+                    // The same line at the same stamp in two boots (`Linux version ...` at
+                    // 0.000000) cannot tell which boot a dmesg is from: drop it.
+                    match kernel.get(&key) {
+                        Some(old) if old.1 != val.1 => {
+                            ambiguous.insert(key);
+                        }
+                        _ => {
+                            kernel.insert(key, val);
+                        }
+                    }
                 }
             }
         }
+    }
+    for k in &ambiguous {
+        kernel.remove(k);
     }
     let boots: HashMap<String, BootStart> = starts
         .into_iter()
@@ -425,7 +437,13 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             if ev.clock == ClockMethod::Monotonic
                 && let Some(m) = ev.mono_us
             {
-                ev.time = start + m * 1000;
+                // A source spanning several boots (journalctl -o short-monotonic with
+                // `-- Boot` markers) maps each event by its own boot when that is known.
+                let own = match forced {
+                    None => boots.get(inp.atoms.get(ev.boot)).map(|b| b.start),
+                    Some(_) => None,
+                };
+                ev.time = own.unwrap_or(start) + m * 1000;
                 ev.clock = ClockMethod::AlignedMonotonic;
             }
             if ev.host.is_none() {
@@ -560,6 +578,49 @@ mod tests {
             time::rfc3339(localize(fold, tz)),
             "2026-10-25T00:30:00.000000Z"
         );
+    }
+
+    #[test]
+    fn monotonic_source_with_several_boots_maps_each_by_its_own_boot() {
+        // Regression: every event of a multi-boot short-monotonic source was mapped with
+        // the start of the first boot found.
+        let mut ja = crate::event::Atoms::default();
+        let mut j = vec![
+            ev(5_000 * NS, ClockMethod::Exact, 1),
+            ev(9_000 * NS, ClockMethod::Exact, 2),
+        ];
+        j[0].mono_us = Some(1_000_000);
+        j[0].boot = ja.intern("b0");
+        j[1].mono_us = Some(1_000_000);
+        j[1].boot = ja.intern("b1");
+        let mut ma = crate::event::Atoms::default();
+        let mut m = vec![
+            ev(0, ClockMethod::Monotonic, 1),
+            ev(0, ClockMethod::Monotonic, 2),
+        ];
+        m[0].mono_us = Some(2_000_000);
+        m[0].boot = ma.intern("b0");
+        m[1].mono_us = Some(3_000_000);
+        m[1].boot = ma.intern("b1");
+        let mut inputs = vec![
+            ClockInput {
+                path: "j",
+                mtime: None,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: b"",
+            },
+            ClockInput {
+                path: "m",
+                mtime: None,
+                events: &mut m,
+                atoms: &mut ma,
+                bytes: b"",
+            },
+        ];
+        align(&mut inputs, &ClockOptions::default());
+        assert_eq!(m[0].time, 4_999 * NS + 2 * NS);
+        assert_eq!(m[1].time, 8_999 * NS + 3 * NS);
     }
 
     #[test]

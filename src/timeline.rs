@@ -87,16 +87,24 @@ impl Timeline {
             while j < self.order.len() && self.event(self.order[j]).time == t {
                 j += 1;
             }
-            if j - i > 1 && self.event(self.order[i]).clock != ClockMethod::Missing {
+            if j - i > 1 && self.has_time(self.order[i]) {
                 for a in i..j {
                     if drop[a] {
                         continue;
                     }
                     let ra = self.order[a];
-                    for (b, d) in drop.iter_mut().enumerate().take(j).skip(a + 1) {
+                    for b in a + 1..j {
                         let rb = self.order[b];
-                        if !*d && ra.source != rb.source && self.same(ra, rb) {
-                            *d = true;
+                        if !drop[b] && ra.source != rb.source && self.same(ra, rb) {
+                            // Keep the exact-clocked copy (a journal's, which also carries
+                            // the monotonic stamp), else the first.
+                            if self.event(rb).clock == ClockMethod::Exact
+                                && self.event(ra).clock != ClockMethod::Exact
+                            {
+                                drop[a] = true;
+                                break;
+                            }
+                            drop[b] = true;
                         }
                     }
                 }
@@ -111,7 +119,9 @@ impl Timeline {
             }
             let e = self.event(*r);
             let Some(m) = e.mono_us else { continue };
-            if self.unit(*r) != "kernel" {
+            // Without a host (an unaligned dmesg) two machines' identical boot lines would
+            // look like one.
+            if self.unit(*r) != "kernel" || self.host(*r).is_empty() {
                 continue;
             }
             let key = (self.host(*r).to_string(), m, hash(self.first_line(*r)));
@@ -234,10 +244,11 @@ impl Timeline {
             severity.push(e.severity.as_str());
             message.push(self.message(r));
         }
-        let time = Series::new("time".into(), time).cast(&DataType::Datetime(
-            TimeUnit::Nanoseconds,
-            Some(TimeZone::UTC),
-        ))?;
+        // Built as Datetime directly: a cast from Int64 to Datetime(ns, UTC) drops the zone
+        // in polars 0.55, and Parquet readers then see a naive timestamp.
+        let time = Int64Chunked::from_iter_options("time".into(), time.into_iter())
+            .into_datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC))
+            .into_series();
         let message: Vec<&str> = message.iter().map(|m| m.as_ref()).collect();
         DataFrame::new(
             n,

@@ -13,6 +13,7 @@
 pub mod atticd;
 pub mod gitlab_runner;
 pub mod gitlab_trace;
+pub mod journal_common;
 pub mod journal_export;
 pub mod journal_json;
 pub mod journal_text;

@@ -1,0 +1,163 @@
+//! The built binary on `tests/fixtures/mixed/` (one file of every journal format, a dmesg
+//! and a plain syslog): `gaplog formats --json` figures, and the timeline exports read back
+//! (Parquet with polars, CSV, NDJSON).
+
+use polars::prelude::*;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+fn fixtures() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+}
+
+fn gaplog(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_gaplog"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run gaplog");
+    assert!(
+        out.status.success(),
+        "gaplog {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn formats_json_figures_of_the_mixed_folder() {
+    let out = gaplog(&["formats", "--json", "mixed"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = [
+        "path",
+        "format",
+        "hosts",
+        "lines",
+        "events",
+        "continuations",
+        "unparsed",
+        "first",
+        "last",
+        "clock",
+        "issues",
+    ];
+    let got: Vec<Value> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            Value::Object(
+                keys.iter()
+                    .map(|k| (k.to_string(), s[*k].clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let none: [&str; 0] = [];
+    let want = vec![
+        // 23 entries and 5 boot markers on 30 lines: the OOM report's 5 kernel entries are
+        // one event (4 continuation), the Nix error's 2 indented lines continue it.
+        json!({"path": "mixed/all.short", "format": "journal-text", "hosts": ["cache1", "runner1"],
+               "lines": 30, "events": 19, "continuations": 6, "unparsed": 0,
+               "first": "2025-12-31T23:58:04.000000Z", "last": "2026-03-29T01:00:40.000000Z",
+               "clock": "inferred-year; year 2025 (from other sources' dates), zone UTC assumed (no zone in the lines; set --tz)",
+               "issues": none}),
+        // 37 lines: 8 records, the OOM report's 29 other lines (12 stamped report lines
+        // interleave with 3 unrelated ones that stay events)
+        json!({"path": "mixed/cache1.dmesg", "format": "kernel", "hosts": ["cache1"],
+               "lines": 37, "events": 8, "continuations": 29, "unparsed": 0,
+               "first": "2025-12-31T23:58:00.000500Z", "last": "2026-01-01T00:00:10.000500Z",
+               "clock": "aligned-monotonic; boot start from 2 kernel lines also in the journal of cache1 (spread 0 ms)",
+               "issues": none}),
+        // cache1's 20 entries, OOM regrouped: 16 events; every other line is continuation
+        json!({"path": "mixed/cache1.export", "format": "journal-export", "hosts": ["cache1"],
+               "lines": 284, "events": 16, "continuations": 268, "unparsed": 0,
+               "first": "2025-12-31T23:58:04.000000Z", "last": "2026-03-29T01:00:31.000000Z",
+               "clock": "exact", "issues": none}),
+        json!({"path": "mixed/legacy.syslog", "format": "syslog", "hosts": ["gateway"],
+               "lines": 4, "events": 4, "continuations": 0, "unparsed": 0,
+               "first": "2026-03-29T00:58:00.000000Z", "last": "2026-03-29T01:00:35.000000Z",
+               "clock": "inferred-year; year 2026 (from other sources' dates), zone UTC assumed (no zone in the lines; set --tz)",
+               "issues": none}),
+        json!({"path": "mixed/runner1.json", "format": "journal-json", "hosts": ["runner1"],
+               "lines": 3, "events": 3, "continuations": 0, "unparsed": 0,
+               "first": "2026-03-29T00:30:03.000000Z", "last": "2026-03-29T01:00:40.000000Z",
+               "clock": "exact", "issues": none}),
+    ];
+    assert_eq!(got, want);
+}
+
+/// Rows the timeline keeps: 50 events, less the 16 lines that two sources hold (the
+/// journal's text rendering duplicates its export at whole seconds; the dmesg shares its
+/// first line, link-up and OOM report with the export).
+fn kept_rows() -> usize {
+    let tl = gaplog::load(&[fixtures().join("mixed")], &gaplog::Options::default())
+        .unwrap()
+        .0;
+    let events: usize = tl.sources.iter().map(|s| s.parsed.events.len()).sum();
+    assert_eq!(events, 50);
+    assert_eq!(tl.duplicates, 16);
+    tl.order.len()
+}
+
+#[test]
+fn timeline_exports_read_back() {
+    let rows = kept_rows();
+    assert_eq!(rows, 34);
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("t.parquet");
+    gaplog(&[
+        "timeline",
+        "mixed",
+        "--export",
+        "parquet",
+        "-o",
+        pq.to_str().unwrap(),
+    ]);
+    let df = ParquetReader::new(std::fs::File::open(&pq).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), rows);
+    assert_eq!(
+        df.column("time").unwrap().dtype(),
+        &DataType::Datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC))
+    );
+    // the exact copy of a line in two sources is the one kept
+    let src = df.column("source").unwrap().str().unwrap().clone();
+    let msg = df.column("message").unwrap().str().unwrap().clone();
+    let started: Vec<&str> = (0..df.height())
+        .filter(|&i| msg.get(i).unwrap().starts_with("Started atticd.service"))
+        .map(|i| src.get(i).unwrap())
+        .collect();
+    assert_eq!(started, ["mixed/cache1.export", "mixed/cache1.export"]);
+
+    let csv = dir.path().join("t.csv");
+    gaplog(&[
+        "timeline",
+        "mixed",
+        "--export",
+        "csv",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(csv.clone()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), rows);
+
+    let out = gaplog(&["timeline", "mixed", "--export", "ndjson"]);
+    let lines: Vec<Value> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), rows);
+    assert!(lines.iter().all(|l| l["time"].is_string()));
+}
