@@ -3,3 +3,5 @@
 mod cli_formats;
 mod formats_journal;
 mod formats_kernel;
+mod hostile;
+mod robust;
