@@ -318,14 +318,14 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                     starts
                         .entry(boot.to_string())
                         .or_default()
-                        .push(ev.time - m * 1000);
+                        .push(ev.time.saturating_sub(m.saturating_mul(1000)));
                 }
                 if inp.atoms.get(ev.unit) == "kernel" {
                     let key = (m, message_key(ev, inp.bytes));
                     let val = (
                         inp.atoms.get(ev.host).to_string(),
                         boot.to_string(),
-                        ev.time - m * 1000,
+                        ev.time.saturating_sub(m.saturating_mul(1000)),
                     );
                     // The same line at the same stamp in two boots (`Linux version ...` at
                     // 0.000000) cannot tell which boot a dmesg is from: drop it.
@@ -443,7 +443,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                     None => boots.get(inp.atoms.get(ev.boot)).map(|b| b.start),
                     Some(_) => None,
                 };
-                ev.time = own.unwrap_or(start) + m * 1000;
+                ev.time = own.unwrap_or(start).saturating_add(m.saturating_mul(1000));
                 ev.clock = ClockMethod::AlignedMonotonic;
             }
             if ev.host.is_none() {
