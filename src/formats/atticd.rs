@@ -303,7 +303,7 @@ pub fn classify_client(t: &[u8]) -> Option<Class> {
 
 /// `b` with ANSI removed, and for each kept byte its offset in `b` (used to give a journal
 /// parser ranges of the raw message).
-fn strip_with_map(b: &[u8]) -> (Vec<u8>, Vec<usize>) {
+pub(crate) fn strip_with_map(b: &[u8]) -> (Vec<u8>, Vec<usize>) {
     let mut out = Vec::with_capacity(b.len());
     let mut map = Vec::with_capacity(b.len());
     let mut i = 0;
