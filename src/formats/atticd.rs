@@ -251,14 +251,14 @@ pub fn classify_client(t: &[u8]) -> Option<Class> {
     };
     let after = |p: &str| t.strip_prefix(p.as_bytes()).map(|_| p.len());
     let quoted_pair = |c: &mut Class, from: usize| {
-        if let Some(i) = memchr::memmem::find(&t[from..], b"\"") {
-            if let Some((r, e)) = super::nix::quoted(t, from + i) {
-                c.fields.push(("cache", r));
-                if let Some(j) = memchr::memmem::find(&t[e..], b" on ")
-                    && let Some((r2, _)) = super::nix::quoted(t, e + j + 4)
-                {
-                    c.fields.push(("server", r2));
-                }
+        if let Some(i) = memchr::memmem::find(&t[from..], b"\"")
+            && let Some((r, e)) = super::nix::quoted(t, from + i)
+        {
+            c.fields.push(("cache", r));
+            if let Some(j) = memchr::memmem::find(&t[e..], b" on ")
+                && let Some((r2, _)) = super::nix::quoted(t, e + j + 4)
+            {
+                c.fields.push(("server", r2));
             }
         }
     };
