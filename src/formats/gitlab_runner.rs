@@ -379,8 +379,10 @@ fn evidence(l: &RunnerLine, b: &[u8]) -> bool {
         Some((_, Val::R(r))) => &b[r.clone()],
         _ => return false,
     };
+    // A bare `key=value` tail proves little (a syslog line with `runner=` in it would
+    // match); a known runner message or a level prefix with a runner token does.
     KNOWN.iter().any(|k| m.starts_with(k.as_bytes()))
-        || l.fields.iter().any(|(k, _)| *k == "runner")
+        || (l.severity < Severity::Info && l.fields.iter().any(|(k, _)| *k == "runner"))
 }
 
 impl Format for GitlabRunner {
@@ -399,7 +401,10 @@ impl Format for GitlabRunner {
             }
             n += 1;
             let mut p = compose_prefix(&c.b);
-            if let Some((_, _, u)) = super::nix::stamp(&c.b[p..]) {
+            // The runner writes no timestamp; only `docker compose logs -t` adds one.
+            if p > 0
+                && let Some((_, _, u)) = super::nix::stamp(&c.b[p..])
+            {
                 p += u;
             }
             if parse_line(&c.b[p..]).is_some_and(|l| evidence(&l, &c.b[p..])) {

@@ -378,23 +378,27 @@ pub fn job_id_from_path(path: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Leading line number of a web-copied trace (`12` in `12$ nix build`); 0 when absent.
+/// Leading line number of a web-copied trace (`12` in `12$ nix build`): the shortest digit
+/// prefix not below the expected number (sections collapsed in the page skip numbers; a
+/// line `01:02` numbered 10 reads `1001:02`). Returns (bytes to skip, number); (0, 0) when
+/// absent.
 fn line_number_len(t: &[u8], expect_at_least: u64) -> (usize, u64) {
     let d = t.iter().take(7).take_while(|c| c.is_ascii_digit()).count();
-    if d == 0 {
-        return (0, 0);
+    for len in 1..=d {
+        let Some(n) = crate::text::parse_u64(&t[..len]) else {
+            continue;
+        };
+        if n >= expect_at_least && n <= expect_at_least + 1000 {
+            let mut e = len;
+            // One separator; a second space is the content's own indent (`  on runner`).
+            if t.get(e) == Some(&b'\t') || (t.get(e) == Some(&b' ') && t.get(e + 1) != Some(&b' '))
+            {
+                e += 1;
+            }
+            return (e, n);
+        }
     }
-    let Some(n) = crate::text::parse_u64(&t[..d]) else {
-        return (0, 0);
-    };
-    if n < expect_at_least || n > expect_at_least + 10_000 {
-        return (0, 0);
-    }
-    let mut e = d;
-    if matches!(t.get(e), Some(b' ' | b'\t')) {
-        e += 1;
-    }
-    (e, n)
+    (0, 0)
 }
 
 /// True when the trace is a web copy with line numbers (`1Running with…`, `2  on …`).
@@ -655,7 +659,11 @@ impl Format for GitlabTrace {
             for m in &v.markers {
                 if m.start {
                     section = Some(m.name.clone());
-                } else {
+                    closes = false;
+                } else if section
+                    .as_ref()
+                    .is_some_and(|s| src.bytes[s.clone()] == src.bytes[m.name.clone()])
+                {
                     closes = true;
                 }
             }
@@ -812,6 +820,15 @@ mod tests {
         assert_eq!(job_id_from_path("job_42.txt"), Some(42));
         assert_eq!(job_id_from_path("build.log"), None);
         assert_eq!(job_id_from_path("job.log"), None);
+    }
+
+    #[test]
+    fn web_line_numbers() {
+        assert_eq!(line_number_len(b"1001:02", 10), (2, 10));
+        assert_eq!(line_number_len(b"2  on runner", 2), (1, 2));
+        assert_eq!(line_number_len(b"14 $ make", 12), (3, 14));
+        assert_eq!(line_number_len(b"$ make", 12), (0, 0));
+        assert_eq!(line_number_len(b"3 x", 12), (0, 0));
     }
 
     #[test]

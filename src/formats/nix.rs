@@ -297,7 +297,18 @@ pub fn classify(b: &[u8]) -> Option<Class> {
     {
         c.severity = Severity::Info;
         c.block = true;
-    } else if t.starts_with(b"copying ") && find(t, b" paths").is_some() {
+    } else if (t.starts_with(b"path '") || t.starts_with("path ‘".as_bytes()))
+        && (find(t, b" disappeared").is_some()
+            || find(t, b" was modified!").is_some()
+            || find(t, b" is not valid").is_some())
+    {
+        // `nix-store --verify` reports with printError, without an `error:` prefix.
+        c.severity = Severity::Err;
+    } else if t.starts_with(b"reading the Nix store")
+        || t.starts_with(b"checking path existence")
+        || t.starts_with(b"checking hashes")
+        || (t.starts_with(b"copying ") && find(t, b" paths").is_some())
+    {
         c.severity = Severity::Info;
     } else if t.starts_with(b"unexpected Nix daemon error:") {
         c.severity = Severity::Err;
@@ -475,6 +486,11 @@ impl Format for Nix {
             }
             let (time, clock, used) = stamp(&c.b).unwrap_or((0, ClockMethod::Missing, 0));
             let body = &c.b[used..];
+            if body.trim_ascii().is_empty() {
+                // `ts` stamps empty lines too: blank inside a block, blank outside.
+                sink.blank(1);
+                continue;
+            }
             if open && continues_block(body) {
                 let cl = {
                     let mut f = Vec::new();
