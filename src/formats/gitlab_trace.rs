@@ -606,7 +606,23 @@ impl Format for GitlabTrace {
             .executor
             .as_deref()
             .map(|e| executor_span(&src.bytes, e).unwrap_or_else(|| Text::Owned(e.into())));
-        let job = facts.job_id.map(|j| Text::Owned(j.to_string().into()));
+        // The job id as a span when the trace states it (`id=88412`), so that the field on
+        // every event costs no allocation; owned when it only comes from the file name.
+        let job = facts.job_id.map(|j| {
+            let needle = format!("id={j}");
+            let mut from = 0;
+            while let Some(i) = memchr::memmem::find(&src.bytes[from..], needle.as_bytes()) {
+                let s = from + i + 3;
+                let e = s + needle.len() - 3;
+                if !src.bytes.get(e).is_some_and(u8::is_ascii_digit) {
+                    return Text::span(s, e);
+                }
+                from = e;
+            }
+            Text::Owned(j.to_string().into())
+        });
+        let k_duration = sink.atoms.intern("duration_s");
+        let mut starts: Vec<(Range<usize>, i64)> = Vec::new();
         let mut section: Option<Range<usize>> = None;
         let mut open_block = false;
         let saw_markers = facts
@@ -693,6 +709,19 @@ impl Format for GitlabTrace {
                 .or_else(|| v.markers.iter().find(|m| !m.start).map(|m| m.name.clone()));
             if let Some(s) = sec {
                 ev.fields.push((k_section, Text::span(s.start, s.end)));
+            }
+            for m in &v.markers {
+                if m.start {
+                    starts.push((m.name.clone(), m.secs));
+                } else if let Some(i) = starts
+                    .iter()
+                    .rposition(|(n, _)| src.bytes[n.clone()] == src.bytes[m.name.clone()])
+                {
+                    let (_, t0) = starts.remove(i);
+                    let d = (m.secs - t0).max(0);
+                    ev.fields
+                        .push((k_duration, Text::Owned(d.to_string().into())));
+                }
             }
             let mut fields: Vec<(&'static str, Range<usize>)> = Vec::new();
             if let Some(sev) = runner_severity(t) {

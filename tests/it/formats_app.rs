@@ -218,6 +218,15 @@ fn raw_trace_events_carry_executor_job_section_and_fold_nix_errors() {
     assert!(msg(&src, err).ends_with(
         "For full logs, run 'nix log /nix/store/xv0k3cq1q6bq8b4y0m5w2r8nq6a1d9zz-site-1.0.drv'."
     ));
+    // The section_end of step_script is on line 25 (with the next section's start).
+    assert_eq!(
+        field(&src, &p, at_line(&p, 25), "duration_s").as_deref(),
+        Some("62")
+    );
+    assert!(matches!(
+        at_line(&p, 25).fields[1].1,
+        gaplog::event::Text::Span { .. }
+    ));
     let end = p.events.last().unwrap();
     assert_eq!(field(&src, &p, end, "status").as_deref(), Some("failed"));
     assert_eq!(field(&src, &p, end, "exit_code").as_deref(), Some("1"));
@@ -573,5 +582,97 @@ fn app_formats_do_not_claim_journals_and_kernel_logs_that_embed_their_lines() {
                 String::from_utf8_lossy(sample)
             );
         }
+    }
+}
+
+/// Pieces the four parsers react to, to build inputs that reach their corner cases.
+const TOKENS: &[&str] = &[
+    "\r",
+    "\n",
+    "\r\n",
+    "\x1b[0K",
+    "\x1b[0;m",
+    "\x1b[31;1m",
+    "\x1b",
+    "section_start:1774432800:step_script",
+    "section_end:1774432801:step_script",
+    "[collapsed=true]",
+    "section_",
+    "2026-03-25T10:00:00.123456Z 00O ",
+    "2026-03-25T10:00:00.123456Z 01E+",
+    "2026-03-25T10:00:00.123456Z ERROR ",
+    "  INFO ",
+    "a::b: ",
+    "s{x=1 y}:t: ",
+    "   0: x::y",
+    "           with a=1",
+    "Caused by:",
+    "Error: ",
+    "Listening on ",
+    "...",
+    "error: ",
+    "warning: ",
+    "       … while ",
+    "'",
+    "'\"",
+    "\"'",
+    "\"",
+    "‘",
+    "’",
+    "{",
+    "}",
+    ":",
+    "=",
+    "  runner=",
+    " status=POST http://x: 401 X",
+    "WARNING: ",
+    "time=\"",
+    " level=error msg=\"",
+    "{\"level\":\"info\",\"msg\":\"",
+    "❌ ",
+    "✅ ",
+    ": ",
+    "1",
+    "12",
+    "00:13",
+    "$ ",
+    "Job succeeded",
+    "ERROR: Job failed: exit code 3",
+    "Running with gitlab-runner 1 (x)",
+    "  on a b",
+    "Preparing the \"docker\" executor",
+    "/nix/store/",
+    "HTTP error ",
+    "svc | ",
+    " ",
+    "\t",
+    "x",
+    "\u{fffd}",
+    "\0",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    #[test]
+    fn app_parsers_never_panic_and_account_for_every_line(
+        parts in proptest::collection::vec(proptest::sample::select(TOKENS), 0..80),
+        raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+    ) {
+        let mut bytes: Vec<u8> = parts.concat().into_bytes();
+        bytes.extend_from_slice(&raw);
+        let src = Source::from_bytes(0, "job-1.log", bytes.clone());
+        for name in ["atticd", "gitlab-trace", "gitlab-runner", "nix"] {
+            let (i, f) = formats::by_name(name).unwrap();
+            let _ = f.sniff(&bytes);
+            let p = formats::parse_source(&src, Some(i));
+            proptest::prop_assert_eq!(p.counts.total(), src.lines, "{}", name);
+            for l in bytes.split(|&c| c == b'\n') {
+                let _ = f.refine("atticd", l);
+                let _ = f.refine("gitlab-runner", l);
+                let _ = f.refine("nixos-rebuild", l);
+                let _ = f.is_continuation("atticd", l);
+            }
+        }
+        let _ = formats::gitlab_trace::job_facts(&src);
     }
 }
