@@ -213,6 +213,14 @@ pub fn extract(b: &[u8], fields: &mut Vec<(&'static str, Range<usize>)>) {
             }
         }
     }
+    // `copying path '…' to 'ssh://root@node1'...` (nix copy --to, nixos-rebuild --target-host)
+    if let Some(r) = quoted_after(b, b" to ")
+        && [&b"ssh"[..], b"http", b"s3:", b"file:"]
+            .iter()
+            .any(|p| b[r.clone()].starts_with(p))
+    {
+        push_once(fields, "url", r);
+    }
     if let Some(i) = find(b, b"HTTP error ") {
         let s = i + 11;
         let mut e = s;

@@ -469,6 +469,10 @@ fn nixos_rebuild_transcript_units_and_ssh_drop() {
         field(&src, &p, copy, "store_path").as_deref(),
         Some("/nix/store/0k9j8h7g6f5d4s3a2p1o0i9u8y7t6r5e-tailscale-1.80.2")
     );
+    assert_eq!(
+        field(&src, &p, copy, "url").as_deref(),
+        Some("ssh://root@node1")
+    );
     let drop = at_line(&p, 19);
     assert_eq!(
         (drop.severity, p.atoms.get(drop.unit)),
@@ -675,4 +679,62 @@ proptest::proptest! {
         }
         let _ = formats::gitlab_trace::job_facts(&src);
     }
+}
+
+#[test]
+fn web_copy_without_line_numbers_or_header() {
+    let (src, p) = load("gitlab/web-copy-fragment-shell-success.txt");
+    assert_eq!(p.format.map(formats::name_of), Some("gitlab-trace"));
+    let f = formats::gitlab_trace::job_facts(&src);
+    assert!(f.web_copy);
+    assert_eq!(f.status, Some(formats::gitlab_trace::JobStatus::Succeeded));
+    assert_eq!(f.runner_version, None);
+    assert_eq!(f.commands.len(), 2);
+    assert_eq!(f.sections.len(), 2);
+    assert_eq!(
+        f.sections[0].name,
+        "Executing \"step_script\" stage of the job script"
+    );
+    assert_eq!(f.sections[0].duration_s, Some(754));
+    let cmd = at_line(&p, 3);
+    assert_eq!(
+        field(&src, &p, cmd, "command").as_deref(),
+        Some("kubectl -n blog rollout status deploy/site")
+    );
+    assert!(matches!(cmd.message, gaplog::event::Text::Span { .. }));
+}
+
+#[test]
+fn journal_parsers_find_the_inner_format_by_ident() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "atticd",
+            b"2026-03-25T10:00:00.000001Z ERROR attic_server::error: Storage error: x",
+            "atticd",
+        ),
+        ("atticd", b"Listening on [::]:8080...", "atticd"),
+        (
+            "gitlab-runner",
+            b"ERROR: Checking for jobs... forbidden               runner=cnqGqEov",
+            "gitlab-runner",
+        ),
+        (
+            "nixos-upgrade",
+            b"error: path '/nix/store/aa-x' is not valid",
+            "nix",
+        ),
+        (
+            "nix-daemon",
+            b"accepted connection from pid 5121, user root (trusted)",
+            "nix",
+        ),
+    ];
+    for (ident, msg, want) in cases {
+        let (i, r) = formats::refine_embedded(ident, msg).unwrap_or_else(|| panic!("{ident}"));
+        assert_eq!(formats::name_of(i), *want, "{ident}");
+        assert!(r.severity.is_some());
+        assert!(r.message_start <= msg.len());
+    }
+    assert!(formats::refine_embedded("sshd", b"error: x").is_none());
+    assert!(formats::refine_embedded("atticd", b"hello").is_none());
 }
