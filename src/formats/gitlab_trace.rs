@@ -378,6 +378,11 @@ pub fn job_id_from_path(path: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// `t` without a web page's leading line number (sniffing only).
+fn skip_digits(t: &[u8]) -> &[u8] {
+    &t[t.iter().take_while(|c| c.is_ascii_digit()).count()..]
+}
+
 /// Leading line number of a web-copied trace (`12` in `12$ nix build`): the shortest digit
 /// prefix not below the expected number (sections collapsed in the page skip numbers; a
 /// line `01:02` numbered 10 reads `1001:02`). Returns (bytes to skip, number); (0, 0) when
@@ -571,30 +576,58 @@ impl Format for GitlabTrace {
         "GitLab CI job trace, raw (ANSI, \\r, section markers, FF_TIMESTAMPS) or copied from the web page"
     }
     fn sniff(&self, sample: &[u8]) -> u8 {
-        let has = |n: &[u8]| memchr::memmem::find(sample, n).is_some();
-        if has(b"Running with gitlab-runner ") || has(b"section_start:") {
-            return 95;
-        }
-        if has(b"executor with image ") || has(b"\" executor") || has(b"stage of the job script") {
-            return 85;
-        }
-        let (mut n, mut stamped) = (0u32, 0u32);
-        for line in Lines::new(sample, Terminator::detect(sample)).take(100) {
-            if line.text.is_empty() {
+        // Evidence must stand at the start of a line (after colour codes, a timestamp
+        // prefix or a web page's line number): a journal that quotes a trace line in a
+        // message is not a trace.
+        let (mut n, mut strong, mut stamped, mut runner, mut cmd, mut end) = (0u32, 0, 0, 0, 0, 0);
+        for line in Lines::new(sample, Terminator::detect(sample)).take(300) {
+            let v = view(line.text, line.start);
+            let t = &v.text.b[..];
+            if t.is_empty() && v.markers.is_empty() {
                 continue;
             }
             n += 1;
-            if super::nix::runner_stamp(line.text).is_some() {
+            let unnumbered = skip_digits(t);
+            if unnumbered.starts_with(b"Running with gitlab-runner ") {
+                strong += 1;
+            }
+            if !v.markers.is_empty() {
+                let mut raw = line.text;
+                if let Some((_, used)) = super::nix::runner_stamp(raw) {
+                    raw = &raw[used..];
+                }
+                if crate::text::strip_ansi(raw).starts_with(b"section_") {
+                    strong += 1;
+                }
+            }
+            if v.stamp.is_some() {
                 stamped += 1;
             }
+            if executor_of(unnumbered).is_some()
+                || image_of(unnumbered).is_some()
+                || (unnumbered.starts_with(b"Executing \"")
+                    && unnumbered.ends_with(b"stage of the job script"))
+            {
+                runner += 1;
+            }
+            if unnumbered.starts_with(b"$ ") {
+                cmd += 1;
+            }
+            if status_of(unnumbered).is_some() {
+                end += 1;
+            }
         }
-        if stamped > 0 && stamped * 2 >= n {
-            return 90;
+        if strong > 0 {
+            95
+        } else if stamped > 0 && stamped * 2 >= n {
+            90
+        } else if runner > 0 {
+            85
+        } else if cmd > 0 && end > 0 {
+            70
+        } else {
+            0
         }
-        if (has(b"\nJob succeeded") || has(b"ERROR: Job failed")) && has(b"\n$ ") {
-            return 70;
-        }
-        0
     }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let facts = job_facts(src);

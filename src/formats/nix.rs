@@ -190,27 +190,15 @@ pub fn extract(b: &[u8], fields: &mut Vec<(&'static str, Range<usize>)>) {
             push_once(fields, "url", r);
         }
     }
-    for key in [
-        &b"binary cache "[..],
-        b"substituter ",
-        b" from ",
-        b"substitute for ",
-    ] {
-        if let Some(i) = find(b, key) {
-            // `ignoring substitute for 'path' from 'url'`: the substituter is the `from`.
-            if key == b"substitute for " {
-                continue;
-            }
-            if let Some((r, _)) = quoted(b, i + key.len())
-                && (b[r.clone()].starts_with(b"http")
-                    || b[r.clone()].starts_with(b"s3:")
-                    || b[r.clone()].starts_with(b"ssh")
-                    || b[r.clone()].starts_with(b"file:")
-                    || b[r.clone()].starts_with(b"daemon")
-                    || b[r.clone()].starts_with(b"local"))
-            {
-                push_once(fields, "substituter", r);
-            }
+    // `disabling binary cache '…'`, `substituter '…' is disabled`, `copying path '…' from
+    // '…'`, `ignoring substitute for '…' from '…'`: only URL-like values are substituters.
+    for key in [&b"binary cache "[..], b"substituter ", b" from "] {
+        if let Some(r) = quoted_after(b, key)
+            && [&b"http"[..], b"s3:", b"ssh", b"file:", b"daemon", b"local"]
+                .iter()
+                .any(|p| b[r.clone()].starts_with(p))
+        {
+            push_once(fields, "substituter", r);
         }
     }
     // `copying path '…' to 'ssh://root@node1'...` (nix copy --to, nixos-rebuild --target-host)
@@ -630,6 +618,26 @@ mod tests {
         let c = classify(l).unwrap();
         assert_eq!(c.severity, Severity::Warning);
         assert_eq!(field(l, &c, "units"), Some("minio.service"));
+    }
+
+    #[test]
+    fn substituter_forms() {
+        let l = b"warning: ignoring substitute for '/nix/store/aa11-x' from 'https://attic.example.net/dev-cache', as it's not signed by any of the keys in 'trusted-public-keys'";
+        let c = classify(l).unwrap();
+        assert_eq!(
+            field(l, &c, "substituter"),
+            Some("https://attic.example.net/dev-cache")
+        );
+        assert_eq!(field(l, &c, "store_path"), Some("/nix/store/aa11-x"));
+        let l = b"error: disabling binary cache 'http://172.17.0.1:8083/blog-cache' for 60 seconds";
+        let c = classify(l).unwrap();
+        assert_eq!(
+            field(l, &c, "substituter"),
+            Some("http://172.17.0.1:8083/blog-cache")
+        );
+        // a local path after `from` is not a substituter
+        let l = b"error: copying path '/nix/store/bb22-y' from '/tmp/x'";
+        assert_eq!(field(l, &classify(l).unwrap(), "substituter"), None);
     }
 
     #[test]

@@ -570,6 +570,8 @@ fn app_formats_do_not_claim_journals_and_kernel_logs_that_embed_their_lines() {
         b"2026-03-25T10:00:03.000000+01:00 node1 nixos-rebuild[77]: copying path '/nix/store/aa-x' from 'https://cache.nixos.org'...\n",
         b"[ 1234.567890] Out of memory: Killed process 4242 (nix-daemon) total-vm:812345kB\n[ 1234.600000] oom_reaper: reaped process 4242 (nix-daemon)\n",
         b"{\"__REALTIME_TIMESTAMP\":\"1774432800000000\",\"SYSLOG_IDENTIFIER\":\"gitlab-runner\",\"MESSAGE\":\"Checking for jobs... failed\"}\n",
+        b"{\"SYSLOG_IDENTIFIER\":\"gitlab-runner\",\"MESSAGE\":\"Running with gitlab-runner 17.0.0 (abc)\"}\n{\"MESSAGE\":\"section_start:1774432800:step_script\"}\n",
+        b"Mar 25 10:00:00 node1 gitlab-runner[812]: section_start:1774432800:step_script\nMar 25 10:00:00 node1 gitlab-runner[812]: $ make\nMar 25 10:00:09 node1 gitlab-runner[812]: Job succeeded\n",
     ];
     for sample in others {
         for f in [
