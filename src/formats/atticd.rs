@@ -356,13 +356,14 @@ impl Format for Atticd {
         let (mut n, mut tracing, mut bare) = (0u32, 0u32, 0u32);
         for line in Lines::new(sample, Terminator::detect(sample)).take(200) {
             let c = Clean::new(line.text, line.start, false);
-            if c.is_blank() || is_span_trace(&c.b) {
+            let b = &c.b[super::gitlab_runner::compose_prefix(&c.b)..];
+            if b.trim_ascii().is_empty() || is_span_trace(b) {
                 continue;
             }
             n += 1;
-            if parse_tracing(&c.b).is_some_and(|t| t.fields.len() >= 2) {
+            if parse_tracing(b).is_some_and(|t| t.fields.len() >= 2) {
                 tracing += 1;
-            } else if c.b.starts_with(b"Attic Server ") || c.b.starts_with(b"Listening on [") {
+            } else if b.starts_with(b"Attic Server ") || b.starts_with(b"Listening on [") {
                 bare += 1;
             }
         }
@@ -384,7 +385,10 @@ impl Format for Atticd {
         let mut open = Open::None;
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, false);
-            if c.is_blank() {
+            // `docker compose logs` prefixes every line with `service  | `.
+            let o = super::gitlab_runner::compose_prefix(&c.b);
+            let b = &c.b[o..];
+            if b.trim_ascii().is_empty() {
                 sink.blank(1);
                 continue;
             }
@@ -395,33 +399,33 @@ impl Format for Atticd {
                 unit,
                 ..Event::default()
             };
-            if let Some(t) = parse_tracing(&c.b) {
+            if let Some(t) = parse_tracing(b) {
                 ev.time = t.time;
                 ev.clock = ClockMethod::Exact;
                 ev.severity = t.severity;
-                ev.message = c.text(t.msg_start..c.b.len());
-                add_fields(&mut ev, &mut sink.atoms, &c, 0, &t.fields);
+                ev.message = c.text(o + t.msg_start..c.b.len());
+                add_fields(&mut ev, &mut sink.atoms, &c, o, &t.fields);
                 sink.push(ev);
                 open = Open::Event;
                 continue;
             }
             let cont = match open {
                 Open::None => false,
-                Open::Event => is_span_trace(&c.b),
-                Open::ErrorBlock => is_span_trace(&c.b) || matches!(c.b[0], b' ' | b'\t'),
+                Open::Event => is_span_trace(b),
+                Open::ErrorBlock => is_span_trace(b) || matches!(b[0], b' ' | b'\t'),
             };
             if cont {
                 if sink.continue_last(&line).is_some() {
                     let ev = sink.events.last_mut().expect("continued");
-                    append_clean(ev, &src.bytes, &c, 0);
+                    append_clean(ev, &src.bytes, &c, o);
                 }
                 continue;
             }
-            if let Some((sev, listen)) = bare_line(&c.b) {
+            if let Some((sev, listen)) = bare_line(b) {
                 ev.severity = sev;
-                ev.message = c.text(0..c.b.len());
+                ev.message = c.text(o..c.b.len());
                 if let Some(r) = listen {
-                    add_fields(&mut ev, &mut sink.atoms, &c, 0, &[("listen", r)]);
+                    add_fields(&mut ev, &mut sink.atoms, &c, o, &[("listen", r)]);
                 }
                 open = if sev == Severity::Err {
                     Open::ErrorBlock
@@ -433,18 +437,18 @@ impl Format for Atticd {
             }
             // Other stderr text (banners, panics): kept as undated events; control bytes
             // mean the file is not text.
-            if c.b.iter().any(|&b| b < 0x20 && b != b'\t') || c.b[0] == b' ' {
+            if b.iter().any(|&c| c < 0x20 && c != b'\t') || b[0] == b' ' {
                 sink.unparsed(&line, "not an atticd line");
                 open = Open::None;
                 continue;
             }
-            if c.b.starts_with(b"thread '") && memchr::memmem::find(&c.b, b"panicked").is_some() {
+            if b.starts_with(b"thread '") && memchr::memmem::find(b, b"panicked").is_some() {
                 ev.severity = Severity::Crit;
                 open = Open::ErrorBlock;
             } else {
                 open = Open::None;
             }
-            ev.message = c.text(0..c.b.len());
+            ev.message = c.text(o..c.b.len());
             sink.push(ev);
         }
     }

@@ -740,3 +740,22 @@ fn journal_parsers_find_the_inner_format_by_ident() {
     assert!(formats::refine_embedded("sshd", b"error: x").is_none());
     assert!(formats::refine_embedded("atticd", b"hello").is_none());
 }
+
+#[test]
+fn atticd_behind_docker_compose_prefixes() {
+    let (src, p) = load("atticd/compose-prefix-no-color.log");
+    assert_eq!(p.events.len(), 6);
+    assert_eq!(
+        field(&src, &p, at_line(&p, 4), "listen").as_deref(),
+        Some("[::]:8080")
+    );
+    let e = at_line(&p, 5);
+    assert_eq!((e.severity, e.end_line), (Severity::Err, 7));
+    assert_eq!(gaplog::time::rfc3339(e.time), "2026-02-28T23:59:59.999999Z");
+    assert!(msg(&src, e).starts_with("Storage error: dispatch failure"));
+    assert!(msg(&src, e).ends_with("\n             at server/src/api/v1/upload_path.rs:129"));
+    assert_eq!(
+        field(&src, &p, at_line(&p, 8), "latency").as_deref(),
+        Some("5005 ms")
+    );
+}
