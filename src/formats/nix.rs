@@ -535,16 +535,38 @@ impl Format for Nix {
         ) {
             return None;
         }
-        let cl = classify(msg)?;
+        if memchr::memchr(0x1b, msg).is_none() {
+            let cl = classify(msg)?;
+            return Some(Refined {
+                severity: Some(cl.severity),
+                time: None,
+                message_start: 0,
+                fields: cl.fields,
+            });
+        }
+        // Nix colours `error:` on a terminal; give the journal parser raw ranges.
+        let (clean, map) = super::atticd::strip_with_map(msg);
+        let cl = classify(&clean)?;
+        let raw = |i: usize| map.get(i).copied().unwrap_or(msg.len());
         Some(Refined {
             severity: Some(cl.severity),
             time: None,
             message_start: 0,
-            fields: cl.fields,
+            fields: cl
+                .fields
+                .into_iter()
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(k, r)| {
+                    (
+                        k,
+                        raw(r.start)..map.get(r.end - 1).map_or(msg.len(), |&e| e + 1),
+                    )
+                })
+                .collect(),
         })
     }
     fn is_continuation(&self, ident: &str, msg: &[u8]) -> bool {
-        ident.starts_with("nix") && continues_block(msg)
+        ident.starts_with("nix") && continues_block(&crate::text::strip_ansi(msg))
     }
 }
 
@@ -614,6 +636,13 @@ mod tests {
             field(l, &c, "units"),
             Some("tailscaled.service, sshd.service")
         );
+        let l = b"switching to system configuration /nix/store/5f4d3s2a1p0o9i8u7y6t5r4e3w2q1z0x-nixos-system-node1-25.05";
+        let c = classify(l).unwrap();
+        assert_eq!((c.unit, c.severity), ("nixos-rebuild", Severity::Info));
+        assert_eq!(
+            field(l, &c, "store_path"),
+            Some("/nix/store/5f4d3s2a1p0o9i8u7y6t5r4e3w2q1z0x-nixos-system-node1-25.05")
+        );
         let l = b"warning: the following units failed: minio.service";
         let c = classify(l).unwrap();
         assert_eq!(c.severity, Severity::Warning);
@@ -678,6 +707,11 @@ mod tests {
         let r = Nix.refine("nixos-upgrade", m).unwrap();
         assert_eq!(r.severity, Some(Severity::Err));
         assert!(Nix.refine("sshd", m).is_none());
+        let m = b"\x1b[31;1merror:\x1b[0m path '/nix/store/aa11-x' is not valid";
+        let r = Nix.refine("nixos-rebuild", m).unwrap();
+        assert_eq!(r.severity, Some(Severity::Err));
+        let (_, sp) = r.fields.iter().find(|(k, _)| *k == "store_path").unwrap();
+        assert_eq!(&m[sp.clone()], b"/nix/store/aa11-x");
         assert!(Nix.is_continuation("nixos-rebuild", "       … while copying".as_bytes()));
         assert!(!Nix.is_continuation("nixos-rebuild", b"building x"));
     }
