@@ -167,6 +167,11 @@ fn marker_at(s: &[u8], i: usize) -> Option<(bool, i64, Range<usize>, usize)> {
     Some((start, secs, name, i + p))
 }
 
+/// The marker prefix finder, built once (building a `memmem` finder per line costs more
+/// than the search).
+static SECTION: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"section_"));
+
 /// Makes a physical line readable (see [`View`]); `start` is its offset in the source.
 pub fn view(line: &[u8], start: usize) -> View<'_> {
     let mut v = View {
@@ -201,7 +206,7 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
         let mut extra = false;
         let mut from = 0;
         let mut i = 0;
-        while let Some(j) = memchr::memmem::find(&s[i..], b"section_") {
+        while let Some(j) = SECTION.find(&s[i..]) {
             let at = i + j;
             if let Some((st, secs, name, end)) = marker_at(s, at) {
                 v.markers.push(Marker {
@@ -240,7 +245,7 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
                 let mut out = Vec::with_capacity(s.len());
                 let mut p = 0;
                 let mut q = 0;
-                while let Some(j) = memchr::memmem::find(&s[q..], b"section_") {
+                while let Some(j) = SECTION.find(&s[q..]) {
                     let at = q + j;
                     match marker_at(s, at) {
                         Some((_, _, _, end)) => {
@@ -359,6 +364,9 @@ fn executor_of(t: &[u8]) -> Option<Range<usize>> {
 
 /// The image from `Using Docker executor with image IMG ...` (also Kubernetes).
 fn image_of(t: &[u8]) -> Option<Range<usize>> {
+    if !t.starts_with(b"Using ") {
+        return None;
+    }
     let i = memchr::memmem::find(t, b" executor with image ")? + 21;
     let e = memchr::memchr(b' ', &t[i..]).map_or(t.len(), |j| i + j);
     (e > i).then_some(i..e)
