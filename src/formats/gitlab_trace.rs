@@ -778,8 +778,13 @@ impl Format for GitlabTrace {
                 let body = memchr::memmem::find(body, b", system ID")
                     .map_or(body, |i| &body[..i])
                     .trim_ascii_end();
-                let e = memchr::memrchr(b' ', body).unwrap_or(body.len());
-                fields.push(("runner_name", 5..5 + e));
+                match memchr::memrchr(b' ', body) {
+                    Some(e) => {
+                        fields.push(("runner_name", 5..5 + e));
+                        fields.push(("runner_token", 5 + e + 1..5 + body.len()));
+                    }
+                    None => fields.push(("runner_name", 5..5 + body.len())),
+                }
             } else if let Some(r) = image_of(t) {
                 fields.push(("image", r));
             } else if t.starts_with(b"$ ") {

@@ -186,6 +186,19 @@ fn raw_trace_events_carry_executor_job_section_and_fold_nix_errors() {
         assert_eq!(field(&src, &p, ev, "job").as_deref(), Some("88412"));
         assert_eq!(p.atoms.get(ev.unit), "job");
     }
+    let on = at_line(&p, 2);
+    assert_eq!(
+        field(&src, &p, on, "runner_name").as_deref(),
+        Some("node1-docker")
+    );
+    assert_eq!(
+        field(&src, &p, on, "runner_token").as_deref(),
+        Some("t9Wkyj-HG")
+    );
+    assert_eq!(
+        field(&src, &p, at_line(&p, 1), "runner_version").as_deref(),
+        Some("17.11.0")
+    );
     let prep = at_line(&p, 3);
     assert_eq!(prep.clock, ClockMethod::Exact);
     assert_eq!(
