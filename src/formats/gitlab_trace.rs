@@ -307,6 +307,17 @@ fn web_duration(t: &[u8]) -> Option<u64> {
     }
 }
 
+/// The command of a `$ cmd` echo line, without the runner's `# collapsed multi-line
+/// command` note (formats.md 4.3).
+fn command_of(t: &[u8]) -> Range<usize> {
+    let mut e = t.trim_ascii_end().len();
+    let note: &[u8] = b" # collapsed multi-line command";
+    if t[..e].ends_with(note) {
+        e -= note.len();
+    }
+    2.min(e)..e
+}
+
 /// Status from a final runner line.
 fn status_of(t: &[u8]) -> Option<(JobStatus, Option<Range<usize>>)> {
     let find = |n: &[u8]| memchr::memmem::find(t, n);
@@ -525,10 +536,9 @@ pub fn job_facts_bytes(bytes: &[u8], path: &str) -> JobFacts {
             }
         } else if t.starts_with(b"Using Shell") {
             jf.executor.get_or_insert_with(|| "shell".into());
-        } else if let Some(c) = t.strip_prefix(b"$ ") {
+        } else if t.starts_with(b"$ ") {
             if jf.commands.len() < 500 {
-                jf.commands
-                    .push(crate::text::lossy(c.trim_ascii_end()).into_owned());
+                jf.commands.push(s(command_of(t)));
             }
         } else if let Some((st, r)) = status_of(t) {
             jf.status = Some(st);
@@ -788,7 +798,7 @@ impl Format for GitlabTrace {
             } else if let Some(r) = image_of(t) {
                 fields.push(("image", r));
             } else if t.starts_with(b"$ ") {
-                fields.push(("command", 2..t.trim_ascii_end().len()));
+                fields.push(("command", command_of(t)));
             } else if let Some((st, r)) = status_of(t) {
                 let a = sink.atoms.intern("status");
                 ev.fields.push((a, Text::Owned(st.as_str().into())));
@@ -904,6 +914,14 @@ mod tests {
         assert_eq!(line_number_len(b"14 $ make", 12), (3, 14));
         assert_eq!(line_number_len(b"$ make", 12), (0, 0));
         assert_eq!(line_number_len(b"3 x", 12), (0, 0));
+    }
+
+    #[test]
+    fn collapsed_commands() {
+        let t = b"$ nix build .#a # collapsed multi-line command";
+        assert_eq!(&t[command_of(t)], b"nix build .#a");
+        assert_eq!(&b"$ ls "[command_of(b"$ ls ")], b"ls");
+        assert!(command_of(b"$ ").is_empty());
     }
 
     #[test]
