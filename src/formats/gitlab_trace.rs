@@ -714,6 +714,12 @@ impl Format for GitlabTrace {
                 }
                 return;
             }
+            if memchr::memchr(0, t).is_some() {
+                // NUL bytes: a binary file or a corrupted trace, not job output.
+                sink.unparsed(line, "binary data in a job trace");
+                open_block = false;
+                return;
+            }
             open_block = false;
             let (time, clock) = match (v.stamp, v.markers.first()) {
                 (Some(t), _) => (t, ClockMethod::Exact),

@@ -500,6 +500,12 @@ impl Format for Nix {
                 }
                 continue;
             }
+            if memchr::memchr(0, body).is_some() {
+                // NUL bytes: a binary file or a corrupted transcript, not terminal text.
+                sink.unparsed(&line, "binary data in a transcript");
+                open = false;
+                continue;
+            }
             let class = classify(body);
             let mut ev = Event {
                 time,

@@ -772,3 +772,21 @@ fn atticd_behind_docker_compose_prefixes() {
         Some("5005 ms")
     );
 }
+
+#[test]
+fn nul_bytes_are_unparsed_lines_not_events() {
+    for (name, text) in [
+        ("gitlab-trace", &b"Running with gitlab-runner 17.0.0 (x)\n\x00\x00\x01junk\n$ make\n"[..]),
+        ("nix", b"error: x\n\x00\x00\x01junk\ncopying path '/nix/store/aa-b' from 'https://c.example'...\n"),
+    ] {
+        let src = Source::from_bytes(0, "t.log", text.to_vec());
+        let (i, _) = formats::by_name(name).unwrap();
+        let p = formats::parse_source(&src, Some(i));
+        assert_eq!(
+            (p.counts.parsed, p.counts.unparsed, p.events.len()),
+            (2, 1, 2),
+            "{name}"
+        );
+        assert_eq!(p.unparsed_examples[0].line, 2, "{name}");
+    }
+}
