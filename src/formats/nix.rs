@@ -327,6 +327,11 @@ pub fn classify(b: &[u8]) -> Option<Class> {
         return Some(shift(cl, lead));
     } else if let Some(cl) = super::atticd::classify_client(t) {
         return Some(shift(cl, lead));
+    } else if let Some(sev) = tracing_level(t) {
+        // The attic client's own tracing output (`WARN attic::config: …`) once `stamp`
+        // took its timestamp.
+        c.unit = "attic";
+        c.severity = sev;
     } else {
         return None;
     }
@@ -336,6 +341,24 @@ pub fn classify(b: &[u8]) -> Option<Class> {
     }
     extract(b, &mut c.fields);
     Some(c)
+}
+
+/// `LEVEL target: ` at the start of `t` (a tracing fmt line without its timestamp).
+fn tracing_level(t: &[u8]) -> Option<Severity> {
+    let sp = memchr::memchr(b' ', t)?;
+    let sev = match &t[..sp] {
+        b"ERROR" => Severity::Err,
+        b"WARN" => Severity::Warning,
+        b"INFO" => Severity::Info,
+        b"DEBUG" | b"TRACE" => Severity::Debug,
+        _ => return None,
+    };
+    let rest = &t[sp + 1..];
+    let c = find(rest, b": ")?;
+    rest[..c]
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+        .then_some(sev)
 }
 
 fn shift(mut c: Class, by: usize) -> Class {
@@ -456,7 +479,10 @@ impl Format for Nix {
                 Some((_, _, used)) => &c.b[used..],
                 None => &c.b[..],
             };
-            if classify(body).is_some_and(|cl| cl.unit != "shell") {
+            // Shell errors and bare tracing lines appear in any log: no evidence of Nix.
+            if classify(body).is_some_and(|cl| cl.unit != "shell")
+                && tracing_level(body.trim_ascii_start()).is_none()
+            {
                 hits += 1;
             }
         }
@@ -688,6 +714,15 @@ mod tests {
         assert_eq!(field(l, &classify(l).unwrap(), "command"), Some("attic"));
         assert_eq!(classify(b"hello world"), None);
         assert_eq!(classify(b"errors: 0"), None);
+    }
+
+    #[test]
+    fn attic_client_tracing_lines() {
+        let l = b"2026-03-25T10:00:00.000001Z  WARN attic::config: Could not get config path: x";
+        let (_, _, used) = stamp(l).unwrap();
+        let c = classify(&l[used..]).unwrap();
+        assert_eq!((c.unit, c.severity), ("attic", Severity::Warning));
+        assert_eq!(classify(b"WARN about something: x"), None);
     }
 
     #[test]

@@ -790,3 +790,12 @@ fn nul_bytes_are_unparsed_lines_not_events() {
         assert_eq!(p.unparsed_examples[0].line, 2, "{name}");
     }
 }
+
+#[test]
+fn a_tracing_log_with_little_tracing_is_not_nix() {
+    let sample = b"2026-03-25T10:00:00.000001Z  WARN attic_server::gc: Garbage collection failed: x\n2026-03-25T10:00:01.000001Z  INFO attic_server::gc: Running garbage collection...\nsome other line\nand another\nand more\n";
+    assert_eq!(formats::nix::Nix.sniff(sample), 0);
+    assert_eq!(formats::gitlab_runner::GitlabRunner.sniff(sample), 0);
+    assert_eq!(formats::gitlab_trace::GitlabTrace.sniff(sample), 0);
+    assert_eq!(formats::sniff(sample).map(formats::name_of), Some("atticd"));
+}
