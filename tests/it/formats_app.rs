@@ -4,7 +4,7 @@
 //! and the fields the later stages rely on are extracted.
 
 use gaplog::event::{ClockMethod, Event, Severity};
-use gaplog::formats::{self, Parsed};
+use gaplog::formats::{self, Format, Parsed};
 use gaplog::ingest::{self, IngestOptions, Source};
 use std::path::{Path, PathBuf};
 
@@ -588,7 +588,7 @@ fn app_formats_do_not_claim_journals_and_kernel_logs_that_embed_their_lines() {
     ];
     for sample in others {
         for f in [
-            &formats::atticd::Atticd as &dyn formats::Format,
+            &formats::atticd::Atticd as &dyn Format,
             &formats::gitlab_trace::GitlabTrace,
             &formats::gitlab_runner::GitlabRunner,
             &formats::nix::Nix,
