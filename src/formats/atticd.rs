@@ -18,7 +18,7 @@
 
 use super::nix::{Class, Clean, add_fields, append_clean};
 use super::{Format, Refined, Sink};
-use crate::event::{ClockMethod, Event, Severity};
+use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
 use std::ops::Range;
@@ -193,6 +193,64 @@ fn key_values(b: &[u8], from: usize, out: &mut Vec<(&'static str, Range<usize>)>
     }
 }
 
+/// One tracing-subscriber JSON line (`{"timestamp":…,"level":"ERROR","fields":{"message":…},
+/// "target":…}`), decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonLine {
+    /// UTC ns.
+    pub time: i64,
+    /// Severity from `level`.
+    pub severity: Severity,
+    /// `fields.message`.
+    pub message: String,
+    /// `level`, `target`, `spans` (span names joined with `:`), and the known fields.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// Parses a tracing-subscriber JSON line. atticd itself has no JSON switch (formats.md
+/// 3.1), but builds with `.json()` and other Rust services write this shape.
+pub fn parse_json(b: &[u8]) -> Option<JsonLine> {
+    if b.first() != Some(&b'{') || memchr::memmem::find(b, b"\"fields\"").is_none() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+    let o = v.as_object()?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let ts = o.get("timestamp")?.as_str()?;
+    let (time, _) = crate::time::parse_rfc3339(ts.as_bytes())?;
+    let level = o.get("level")?.as_str()?;
+    let severity = Severity::from_word(level.as_bytes());
+    let f = o.get("fields")?.as_object()?;
+    let message = f.get("message").map(text).unwrap_or_default();
+    let mut fields = vec![("level", level.to_string())];
+    if let Some(t) = o.get("target").and_then(|t| t.as_str()) {
+        fields.push(("target", t.to_string()));
+    }
+    if let Some(spans) = o.get("spans").and_then(|s| s.as_array()) {
+        let names: Vec<&str> = spans
+            .iter()
+            .filter_map(|s| s.get("name").and_then(|n| n.as_str()))
+            .collect();
+        if !names.is_empty() {
+            fields.push(("spans", names.join(":")));
+        }
+    }
+    for k in KEYS {
+        if let Some(v) = f.get(*k) {
+            fields.push((k, text(v)));
+        }
+    }
+    Some(JsonLine {
+        time,
+        severity,
+        message,
+        fields,
+    })
+}
+
 /// True for a SpanTrace line (tracing-error `{:>4}: target::name`, `\n           with
 /// fields`, `\n             at file:line`) or a line of a Rust `Caused by:` chain.
 pub fn is_span_trace(b: &[u8]) -> bool {
@@ -361,7 +419,7 @@ impl Format for Atticd {
                 continue;
             }
             n += 1;
-            if parse_tracing(b).is_some_and(|t| t.fields.len() >= 2) {
+            if parse_tracing(b).is_some_and(|t| t.fields.len() >= 2) || parse_json(b).is_some() {
                 tracing += 1;
             } else if b.starts_with(b"Attic Server ") || b.starts_with(b"Listening on [") {
                 bare += 1;
@@ -399,6 +457,19 @@ impl Format for Atticd {
                 unit,
                 ..Event::default()
             };
+            if let Some(j) = parse_json(b) {
+                ev.time = j.time;
+                ev.clock = ClockMethod::Exact;
+                ev.severity = j.severity;
+                ev.message = Text::Owned(j.message.into());
+                for (k, v) in j.fields {
+                    let a = sink.atoms.intern(k);
+                    ev.fields.push((a, Text::Owned(v.into())));
+                }
+                sink.push(ev);
+                open = Open::None;
+                continue;
+            }
             if let Some(t) = parse_tracing(b) {
                 ev.time = t.time;
                 ev.clock = ClockMethod::Exact;
@@ -475,6 +546,15 @@ impl Format for Atticd {
                 Some(m) => to_raw(r.start)..m.get(r.end - 1).map_or(msg.len(), |&e| e + 1),
             }
         };
+        if let Some(j) = parse_json(&clean) {
+            // Decoded JSON has no byte ranges in the message: severity and time only.
+            return Some(Refined {
+                severity: Some(j.severity),
+                time: Some(j.time),
+                message_start: 0,
+                fields: Vec::new(),
+            });
+        }
         if let Some(t) = parse_tracing(&clean) {
             return Some(Refined {
                 severity: Some(t.severity),
@@ -563,6 +643,28 @@ mod tests {
             f(l, &t.fields, "e"),
             Some("Storage error: dispatch failure")
         );
+    }
+
+    #[test]
+    fn json_lines() {
+        let l = br#"{"timestamp":"2026-03-25T10:00:00.123456Z","level":"ERROR","fields":{"message":"response failed","classification":"Status code: 502 Bad Gateway","latency":"3 ms"},"target":"tower_http::trace::on_failure","span":{"method":"GET","name":"request"},"spans":[{"method":"GET","name":"request"}]}"#;
+        let j = parse_json(l).unwrap();
+        assert_eq!(j.severity, Severity::Err);
+        assert_eq!(j.time, 1_774_432_800_123_456_000);
+        assert_eq!(j.message, "response failed");
+        let get = |k: &str| {
+            j.fields
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("target"), Some("tower_http::trace::on_failure"));
+        assert_eq!(get("spans"), Some("request"));
+        assert_eq!(get("classification"), Some("Status code: 502 Bad Gateway"));
+        assert!(
+            parse_json(br#"{"level":"warning","msg":"x","time":"2026-03-25T10:00:00Z"}"#).is_none()
+        );
+        assert!(parse_json(br#"{"fields":{}, broken"#).is_none());
     }
 
     #[test]

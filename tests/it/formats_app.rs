@@ -799,3 +799,16 @@ fn a_tracing_log_with_little_tracing_is_not_nix() {
     assert_eq!(formats::gitlab_trace::GitlabTrace.sniff(sample), 0);
     assert_eq!(formats::sniff(sample).map(formats::name_of), Some("atticd"));
 }
+
+#[test]
+fn atticd_tracing_json_lines() {
+    let (src, p) = load("atticd/tracing-json-lines.log");
+    assert_eq!(p.events.len(), 3);
+    let e = at_line(&p, 2);
+    assert_eq!(e.severity, Severity::Err);
+    assert_eq!(gaplog::time::rfc3339(e.time), "2025-12-31T23:59:59.912000Z");
+    assert!(msg(&src, e).contains("\n   0: attic_server::api::binary_cache::get_store_path_info"));
+    let f = at_line(&p, 3);
+    assert_eq!(field(&src, &p, f, "latency").as_deref(), Some("30001 ms"));
+    assert_eq!(field(&src, &p, f, "spans").as_deref(), Some("request"));
+}
