@@ -16,7 +16,7 @@
 //! its own: it appears inside job traces and terminal transcripts, so [`classify_client`] is
 //! a line classifier the `nix` transcript and `gitlab-trace` parsers call.
 
-use super::nix::{Class, Clean, add_fields, append_clean};
+use super::nix::{Class, Clean, Pending, add_fields};
 use super::{Format, Refined, Sink};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
@@ -441,6 +441,7 @@ impl Format for Atticd {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let unit = sink.atoms.intern("atticd");
         let mut open = Open::None;
+        let mut pending = Pending::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, false);
             // `docker compose logs` prefixes every line with `service  | `.
@@ -487,8 +488,7 @@ impl Format for Atticd {
             };
             if cont {
                 if sink.continue_last(&line).is_some() {
-                    let ev = sink.events.last_mut().expect("continued");
-                    append_clean(ev, &src.bytes, &c, o);
+                    pending.append(&mut sink.events, &src.bytes, "\n", b);
                 }
                 continue;
             }
@@ -522,6 +522,7 @@ impl Format for Atticd {
             ev.message = c.text(o..c.b.len());
             sink.push(ev);
         }
+        pending.flush(&mut sink.events);
     }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
         if ident != "atticd" && ident != "attic-server" {

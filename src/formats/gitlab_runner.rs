@@ -421,6 +421,7 @@ impl Format for GitlabRunner {
     }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let unit = sink.atoms.intern("gitlab-runner");
+        let mut pending = super::nix::Pending::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, false);
             if c.is_blank() {
@@ -438,8 +439,7 @@ impl Format for GitlabRunner {
                 if matches!(body.first(), Some(b' ' | b'\t')) && !sink.events.is_empty() {
                     // A wrapped multi-line value (a Go error with newlines).
                     if sink.continue_last(&line).is_some() {
-                        let ev = sink.events.last_mut().expect("continued");
-                        super::nix::append_clean(ev, &src.bytes, &c, p);
+                        pending.append(&mut sink.events, &src.bytes, "\n", body);
                     }
                 } else {
                     sink.unparsed(&line, "not a gitlab-runner log line");
@@ -477,6 +477,7 @@ impl Format for GitlabRunner {
             }
             sink.push(ev);
         }
+        pending.flush(&mut sink.events);
     }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
         if ident != "gitlab-runner" && ident != "gitlab-ci-multi-runner" {

@@ -17,7 +17,7 @@
 //! [`super::nix::classify`], so Nix `error:` blocks keep their indented lines. The per-job
 //! summary is [`job_facts`].
 
-use super::nix::{Clean, add_fields, append_clean};
+use super::nix::{Clean, Pending, add_fields};
 use super::{Format, Sink};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
@@ -680,14 +680,12 @@ impl Format for GitlabTrace {
             .sections
             .iter()
             .any(|s| s.start.is_some() || s.end.is_some());
+        let mut pending = Pending::default();
         walk(&src.bytes, src.terminator, |line, v| {
             let t = &v.text.b[..];
             if v.append && !t.is_empty() && !sink.events.is_empty() {
                 if sink.continue_last(line).is_some() {
-                    let ev = sink.events.last_mut().expect("continued");
-                    let mut s = String::from_utf8_lossy(ev.message.bytes(&src.bytes)).into_owned();
-                    s.push_str(&crate::text::lossy(t));
-                    ev.message = Text::Owned(s.into());
+                    pending.append(&mut sink.events, &src.bytes, "", t);
                 }
                 return;
             }
@@ -709,8 +707,7 @@ impl Format for GitlabTrace {
             if open_block && !t.is_empty() && super::nix::continues_block(t) && v.markers.is_empty()
             {
                 if sink.continue_last(line).is_some() {
-                    let ev = sink.events.last_mut().expect("continued");
-                    append_clean(ev, &src.bytes, &v.text, 0);
+                    pending.append(&mut sink.events, &src.bytes, "\n", t);
                 }
                 return;
             }
@@ -834,6 +831,7 @@ impl Format for GitlabTrace {
                 section = None;
             }
         });
+        pending.flush(&mut sink.events);
     }
 }
 

@@ -451,12 +451,40 @@ pub(crate) fn add_fields(
     }
 }
 
-/// Appends `clean.b[from..]` to the event's message on a new line.
-pub(crate) fn append_clean(ev: &mut Event, source: &[u8], clean: &Clean<'_>, from: usize) {
-    let mut s = String::from_utf8_lossy(ev.message.bytes(source)).into_owned();
-    s.push('\n');
-    s.push_str(&crate::text::lossy(&clean.b[from.min(clean.b.len())..]));
-    ev.message = Text::Owned(s.into());
+/// Builds the message of the event being continued without copying it again for every
+/// continuation line (a `these 5000 paths will be fetched` list, a long span trace, a
+/// stream of `+` trace entries would otherwise cost quadratic time). The text is written
+/// back into the event when another event is continued and at the end ([`Pending::flush`]).
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    idx: Option<usize>,
+    buf: String,
+}
+
+impl Pending {
+    /// Appends `sep` and `text` to the message of the last event.
+    pub(crate) fn append(&mut self, events: &mut [Event], source: &[u8], sep: &str, text: &[u8]) {
+        let Some(last) = events.len().checked_sub(1) else {
+            return;
+        };
+        if self.idx != Some(last) {
+            self.flush(events);
+            self.buf.clear();
+            self.buf
+                .push_str(&crate::text::lossy(events[last].message.bytes(source)));
+            self.idx = Some(last);
+        }
+        self.buf.push_str(sep);
+        self.buf.push_str(&crate::text::lossy(text));
+    }
+    /// Writes the built message back into its event.
+    pub(crate) fn flush(&mut self, events: &mut [Event]) {
+        if let Some(i) = self.idx.take()
+            && let Some(ev) = events.get_mut(i)
+        {
+            ev.message = Text::Owned(std::mem::take(&mut self.buf).into_boxed_str());
+        }
+    }
 }
 
 impl Format for Nix {
@@ -500,6 +528,7 @@ impl Format for Nix {
     }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let mut open = false;
+        let mut pending = Pending::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, true);
             if c.is_blank() {
@@ -520,8 +549,8 @@ impl Format for Nix {
                     f
                 };
                 if sink.continue_last(&line).is_some() {
+                    pending.append(&mut sink.events, &src.bytes, "\n", &c.b[used..]);
                     let ev = sink.events.last_mut().expect("continued");
-                    append_clean(ev, &src.bytes, &c, used);
                     add_fields(ev, &mut sink.atoms, &c, used, &cl);
                 }
                 continue;
@@ -551,6 +580,7 @@ impl Format for Nix {
             }
             sink.push(ev);
         }
+        pending.flush(&mut sink.events);
     }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
         if !matches!(

@@ -812,3 +812,38 @@ fn atticd_tracing_json_lines() {
     assert_eq!(field(&src, &p, f, "latency").as_deref(), Some("30001 ms"));
     assert_eq!(field(&src, &p, f, "spans").as_deref(), Some("request"));
 }
+
+/// Regression: continuation lines used to copy the whole message each time (quadratic on a
+/// long `these N paths will be fetched` list or a stream of `+` trace entries).
+#[test]
+fn long_blocks_are_built_in_linear_time() {
+    let n = 20_000;
+    let mut t =
+        format!("these {n} paths will be fetched (1.00 GiB download, 4.00 GiB unpacked):\n");
+    for i in 0..n {
+        t.push_str(&format!("  /nix/store/{i:032}-pkg-{i}\n"));
+    }
+    let src = Source::from_bytes(0, "fetch.txt", t.into_bytes());
+    let (i, _) = formats::by_name("nix").unwrap();
+    let started = std::time::Instant::now();
+    let p = formats::parse_source(&src, Some(i));
+    assert_eq!((p.events.len(), p.events[0].end_line), (1, n + 1));
+    assert_eq!(msg(&src, &p.events[0]).lines().count(), n as usize + 1);
+    // Generous bound for a loaded debug build; the quadratic version took minutes.
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+
+    let mut t = String::from(
+        "Running with gitlab-runner 18.7.0 (x)\n2026-03-25T10:00:00.000000Z 01E downloading\r",
+    );
+    for _ in 0..n {
+        t.push_str("2026-03-25T10:00:00.000001Z 01E+.\r");
+    }
+    let src = Source::from_bytes(0, "job-7.log", t.into_bytes());
+    let p = formats::parse_source(&src, None);
+    assert_eq!(p.format.map(formats::name_of), Some("gitlab-trace"));
+    assert_eq!(p.counts.total(), src.lines);
+    assert_eq!(
+        msg(&src, p.events.last().unwrap()).len(),
+        "downloading".len() + n as usize
+    );
+}
