@@ -665,7 +665,8 @@ impl Format for GitlabTrace {
             while let Some(i) = memchr::memmem::find(&src.bytes[from..], needle.as_bytes()) {
                 let s = from + i + 3;
                 let e = s + needle.len() - 3;
-                if !src.bytes.get(e).is_some_and(u8::is_ascii_digit) {
+                let own_key = s == 3 || matches!(src.bytes[s - 4], b' ' | b'\t');
+                if own_key && !src.bytes.get(e).is_some_and(u8::is_ascii_digit) {
                     return Text::span(s, e);
                 }
                 from = e;
