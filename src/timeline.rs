@@ -88,25 +88,51 @@ impl Timeline {
                 j += 1;
             }
             if j - i > 1 && self.has_time(self.order[i]) {
-                for a in i..j {
-                    if drop[a] {
-                        continue;
+                // Group the run by (host, message hash) so that a run of thousands of lines
+                // with one timestamp (a trace's interpolated lines) stays O(n log n).
+                let mut keyed: Vec<(u64, usize)> = (i..j)
+                    .map(|k| {
+                        let r = self.order[k];
+                        (
+                            hash(self.host(r).as_bytes())
+                                ^ hash(self.message_bytes(r)).rotate_left(1),
+                            k,
+                        )
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                let mut g = 0;
+                while g < keyed.len() {
+                    let mut h = g + 1;
+                    while h < keyed.len() && keyed[h].0 == keyed[g].0 {
+                        h += 1;
                     }
-                    let ra = self.order[a];
-                    for b in a + 1..j {
-                        let rb = self.order[b];
-                        if !drop[b] && ra.source != rb.source && self.same(ra, rb) {
-                            // Keep the exact-clocked copy (a journal's, which also carries
-                            // the monotonic stamp), else the first.
-                            if self.event(rb).clock == ClockMethod::Exact
-                                && self.event(ra).clock != ClockMethod::Exact
-                            {
-                                drop[a] = true;
-                                break;
+                    for x in g..h {
+                        let a = keyed[x].1;
+                        if drop[a] {
+                            continue;
+                        }
+                        let ra = self.order[a];
+                        for &(_, b) in &keyed[x + 1..h] {
+                            let rb = self.order[b];
+                            if !drop[b] && ra.source != rb.source && self.same(ra, rb) {
+                                // Keep the exact-clocked copy (a journal's, which also carries
+                                // the monotonic stamp), else the earlier one (a < b in order).
+                                let loser = if self.event(rb).clock == ClockMethod::Exact
+                                    && self.event(ra).clock != ClockMethod::Exact
+                                {
+                                    a
+                                } else {
+                                    b
+                                };
+                                drop[loser] = true;
+                                if loser == a {
+                                    break;
+                                }
                             }
-                            drop[b] = true;
                         }
                     }
+                    g = h;
                 }
             }
             i = j;

@@ -142,7 +142,14 @@ fn timestamp(b: &[u8]) -> Option<(Mode, i64, ClockMethod, Option<i64>, usize, bo
         if used < 12 || b.get(used - 7) != Some(&b'.') {
             return None;
         }
-        return Some((Mode::Unix, us.checked_mul(1000)?, ClockMethod::Exact, None, used, true));
+        return Some((
+            Mode::Unix,
+            us.checked_mul(1000)?,
+            ClockMethod::Exact,
+            None,
+            used,
+            true,
+        ));
     }
     if let Some((t, used)) = time::parse_bsd(b) {
         return Some((Mode::Short, t, ClockMethod::NoYear, None, used, used > 15));

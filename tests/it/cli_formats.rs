@@ -61,9 +61,9 @@ fn formats_json_figures_of_the_mixed_folder() {
         // 23 entries and 5 boot markers on 30 lines: the OOM report's 5 kernel entries are
         // one event (4 continuation), the Nix error's 2 indented lines continue it.
         json!({"path": "mixed/all.short", "format": "journal-text", "hosts": ["cache1", "runner1"],
-               "lines": 30, "events": 19, "continuations": 6, "unparsed": 0,
+               "lines": 30, "events": 18, "continuations": 7, "unparsed": 0,
                "first": "2025-12-31T23:58:04.000000Z", "last": "2026-03-29T01:00:40.000000Z",
-               "clock": "inferred-year; year 2025 (from other sources' dates), zone UTC assumed (no zone in the lines; set --tz)",
+               "clock": "exact 3, inferred-year 15; year 2025 (from other sources' dates), zone UTC assumed (no zone in the lines; set --tz)",
                "issues": none}),
         // 37 lines: 8 records, the OOM report's 29 other lines (12 stamped report lines
         // interleave with 3 unrelated ones that stay events)
@@ -74,7 +74,7 @@ fn formats_json_figures_of_the_mixed_folder() {
                "issues": none}),
         // cache1's 20 entries, OOM regrouped: 16 events; every other line is continuation
         json!({"path": "mixed/cache1.export", "format": "journal-export", "hosts": ["cache1"],
-               "lines": 284, "events": 16, "continuations": 268, "unparsed": 0,
+               "lines": 284, "events": 15, "continuations": 269, "unparsed": 0,
                "first": "2025-12-31T23:58:04.000000Z", "last": "2026-03-29T01:00:31.000000Z",
                "clock": "exact", "issues": none}),
         json!({"path": "mixed/legacy.syslog", "format": "syslog", "hosts": ["gateway"],
@@ -90,7 +90,7 @@ fn formats_json_figures_of_the_mixed_folder() {
     assert_eq!(got, want);
 }
 
-/// Rows the timeline keeps: 50 events, less the 16 lines that two sources hold (the
+/// Rows the timeline keeps: 48 events (atticd span traces fold into their errors), less the 17 lines that two sources hold (atticd lines now match to the µs through their own stamps) (the
 /// journal's text rendering duplicates its export at whole seconds; the dmesg shares its
 /// first line, link-up and OOM report with the export).
 fn kept_rows() -> usize {
@@ -98,15 +98,15 @@ fn kept_rows() -> usize {
         .unwrap()
         .0;
     let events: usize = tl.sources.iter().map(|s| s.parsed.events.len()).sum();
-    assert_eq!(events, 50);
-    assert_eq!(tl.duplicates, 16);
+    assert_eq!(events, 48);
+    assert_eq!(tl.duplicates, 17);
     tl.order.len()
 }
 
 #[test]
 fn timeline_exports_read_back() {
     let rows = kept_rows();
-    assert_eq!(rows, 34);
+    assert_eq!(rows, 31);
     let dir = tempfile::tempdir().unwrap();
     let pq = dir.path().join("t.parquet");
     gaplog(&[

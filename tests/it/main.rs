@@ -1,6 +1,7 @@
 //! Integration tests, compiled as one binary: one module per area.
 
 mod cli_formats;
+mod formats_app;
 mod formats_journal;
 mod formats_kernel;
 mod hostile;
