@@ -47,6 +47,35 @@ pub enum Error {
     Threads(#[from] rayon::ThreadPoolBuildError),
 }
 
+/// How far [`load`] got: passed to [`Options::progress`] once before reading (nothing done)
+/// and after each input is read and parsed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProgressUpdate {
+    /// Inputs read and parsed so far.
+    pub inputs_done: u64,
+    /// Inputs found.
+    pub inputs_total: u64,
+    /// Bytes (as stored, before decompression) of the inputs done.
+    pub bytes_done: u64,
+    /// Bytes of all inputs found.
+    pub bytes_total: u64,
+}
+
+/// A progress callback, called from worker threads (so a bar can advance while inputs are
+/// parsed in parallel). The library never draws anything itself.
+#[derive(Clone, Default)]
+pub struct Progress(pub Option<std::sync::Arc<dyn Fn(ProgressUpdate) + Send + Sync>>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(callback)"
+        } else {
+            "Progress(none)"
+        })
+    }
+}
+
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -59,6 +88,8 @@ pub struct Options {
     pub formats: Vec<(String, String)>,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// Progress callback (none by default).
+    pub progress: Progress,
 }
 
 /// Runs ingest, parsing, clock alignment and the merge.
@@ -81,6 +112,21 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
     let mut timings = Timings::default();
     let t0 = Instant::now();
     let found = ingest::discover(inputs);
+    let sizes: Vec<u64> = found
+        .iter()
+        .map(|f| std::fs::metadata(&f.fs_path).map_or(0, |m| m.len()))
+        .collect();
+    let bytes_total = sizes.iter().sum();
+    if let Some(report) = &opts.progress.0 {
+        // A first update before any work, so a bar can show the total from the start.
+        report(ProgressUpdate {
+            inputs_total: found.len() as u64,
+            bytes_total,
+            ..Default::default()
+        });
+    }
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let bytes_done = std::sync::atomic::AtomicU64::new(0);
     let mut sources: Vec<SourceData> = pool.install(|| {
         found
             .par_iter()
@@ -92,6 +138,15 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
                     .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
                     .map(|(_, i)| *i);
                 let parsed = formats::parse_source(&src, force);
+                if let Some(report) = &opts.progress.0 {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    report(ProgressUpdate {
+                        inputs_done: done.fetch_add(1, Relaxed) + 1,
+                        inputs_total: found.len() as u64,
+                        bytes_done: bytes_done.fetch_add(sizes[i], Relaxed) + sizes[i],
+                        bytes_total,
+                    });
+                }
                 SourceData {
                     src,
                     parsed,
