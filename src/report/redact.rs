@@ -609,6 +609,10 @@ fn key_values(d: &[u8], hits: &mut Vec<Hit>) {
             continue;
         }
         let value = &d[v..end];
+        // JSON literals are no secrets: `"token": null`.
+        if matches!(value, b"null" | b"true" | b"false") {
+            continue;
+        }
         let strong = c == b'='
             || (key_quoted && value_quoted)
             || key.contains('-')
@@ -874,6 +878,7 @@ mod tests {
         "git fetch 8f1e3c9d2b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e",
         "pam_unix(sshd:session): session opened",
         "tokens start with glpat- followed by 20 characters",
+        "{\"token\": null, \"password\": false}",
     ];
 
     #[test]
@@ -925,6 +930,17 @@ mod tests {
         });
         assert_eq!(redact(&mut b), 1);
         assert_eq!(b.sources[1].issues, ["b.log: format not recognised"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,120}", t in "[a-zA-Z0-9%\\\\u:=/@ \\x1b\\[\\-\\n]{0,120}") {
+            for x in [&s, &t] {
+                if let Some(r) = redact_str(x) {
+                    proptest::prop_assert!(r.contains("<redacted:"));
+                }
+            }
+        }
     }
 
     #[test]
