@@ -1277,3 +1277,55 @@ fn progress_callback_sees_every_input() {
     assert!(v.iter().all(|u| u.bytes_total == last.bytes_total));
     assert_eq!(v.iter().map(|u| u.bytes_done).max(), Some(last.bytes_total));
 }
+
+#[test]
+fn svg_keeps_the_busiest_lanes() {
+    let mut a = handmade();
+    let m = at(8, 0, 0) / 1_000_000_000;
+    a.activity = (0..40u64)
+        .map(|k| Activity {
+            host: format!("h{k:02}"),
+            source: format!("h{k:02}/journal.export"),
+            per_minute: vec![(m, k + 1)],
+            errors_per_minute: vec![],
+        })
+        .collect();
+    let svg = render("svg", &a, &RenderOptions::default());
+    let texts: Vec<String> = xml_elements(&svg)
+        .into_iter()
+        .filter(|e| e.0 == "text")
+        .map(|e| e.2)
+        .collect();
+    assert!(texts.contains(&"(8 quieter lanes not shown)".to_string()));
+    // The eight quietest hosts (h00..h07) are the ones left out; order stays by host.
+    assert!(!texts.contains(&"h07".to_string()) && texts.contains(&"h08".to_string()));
+    let hosts: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.len() == 3 && t.starts_with('h'))
+        .collect();
+    assert_eq!(hosts.len(), 32);
+    assert!(hosts.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn incidents_without_times_still_render() {
+    let mut a = handmade();
+    for i in &mut a.incidents {
+        i.start = None;
+        i.end = None;
+        for e in &mut i.evidence {
+            e.time = None;
+        }
+    }
+    let o = RenderOptions::default();
+    let md = render("md", &a, &o);
+    assert!(md.contains("### I1 — tailscaled restart"));
+    assert!(!md.contains("```mermaid"), "no chart without times");
+    assert!(md.contains("| ? | node1 |"));
+    let table = render("table", &a, &o);
+    let row = table.lines().find(|l| l.contains(" I1 ")).unwrap();
+    let cells: Vec<&str> = row.split('┆').map(str::trim).collect();
+    assert_eq!(cells[3..5], ["?", "?"], "{row}");
+    xml_elements(&render("svg", &a, &o));
+    xml_elements(&render("junit", &a, &o));
+}
