@@ -160,7 +160,10 @@ pub fn render(a: &Analysis, _opts: &RenderOptions) -> String {
         tk += step;
     }
 
-    // Incident bands under the bars, labels above the plot.
+    // Incident bands under the bars, labels above the plot. A label that would touch the
+    // previous one in its row moves to the next row up (three rows), so close incidents stay
+    // legible.
+    let mut label_end = [f64::MIN; 3];
     for i in &a.incidents {
         let Some((b, e)) = window(i) else { continue };
         let (xb, xe) = (x(b), x(e).max(x(b) + 3.0));
@@ -176,11 +179,14 @@ pub fn render(a: &Analysis, _opts: &RenderOptions) -> String {
             plot_bottom - TOP + 14.0,
             xml_escape(&format!("{} {} ({})", i.id, i.title, i.verdict.as_str()))
         );
+        let lx = xb + 2.0;
+        let width = 7.0 * i.id.chars().count() as f64 + 3.0;
+        let row = (0..3).find(|&r| label_end[r] < lx).unwrap_or(0);
+        label_end[row] = lx + width;
         let _ = writeln!(
             o,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" font-weight=\"bold\" fill=\"{text}\">{}</text>",
-            xb + 2.0,
-            TOP - 4.0,
+            "<text x=\"{lx:.1}\" y=\"{:.1}\" font-size=\"10\" font-weight=\"bold\" fill=\"{text}\">{}</text>",
+            TOP - 4.0 - 11.0 * row as f64,
             xml_escape(&i.id)
         );
     }
