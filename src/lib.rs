@@ -47,6 +47,35 @@ pub enum Error {
     Threads(#[from] rayon::ThreadPoolBuildError),
 }
 
+/// How far [`load`] got: passed to [`Options::progress`] once before reading (nothing done)
+/// and after each input is read and parsed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProgressUpdate {
+    /// Inputs read and parsed so far.
+    pub inputs_done: u64,
+    /// Inputs found.
+    pub inputs_total: u64,
+    /// Bytes (as stored, before decompression) of the inputs done.
+    pub bytes_done: u64,
+    /// Bytes of all inputs found.
+    pub bytes_total: u64,
+}
+
+/// A progress callback, called from worker threads (so a bar can advance while inputs are
+/// parsed in parallel). The library never draws anything itself.
+#[derive(Clone, Default)]
+pub struct Progress(pub Option<std::sync::Arc<dyn Fn(ProgressUpdate) + Send + Sync>>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(callback)"
+        } else {
+            "Progress(none)"
+        })
+    }
+}
+
 /// Analysis options.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -59,6 +88,8 @@ pub struct Options {
     pub formats: Vec<(String, String)>,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// Progress callback (none by default).
+    pub progress: Progress,
 }
 
 /// Runs ingest, parsing, clock alignment and the merge.
@@ -70,6 +101,17 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
     let pool = pool(opts)?;
     let t0 = Instant::now();
     let found = ingest::discover(inputs);
+    if let Some(report) = &opts.progress.0 {
+        // A first update before any work, so a bar can show the total from the start.
+        report(ProgressUpdate {
+            inputs_total: found.len() as u64,
+            bytes_total: found
+                .iter()
+                .map(|f| std::fs::metadata(&f.fs_path).map_or(0, |m| m.len()))
+                .sum(),
+            ..Default::default()
+        });
+    }
     let sources: Vec<ingest::Source> = pool.install(|| {
         found
             .par_iter()
@@ -112,6 +154,10 @@ pub fn load_sources(
     let pool = pool(opts)?;
     let mut timings = Timings::default();
     let t0 = Instant::now();
+    let inputs_total = sources.len() as u64;
+    let bytes_total: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let bytes_done = std::sync::atomic::AtomicU64::new(0);
     let mut sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
@@ -121,6 +167,16 @@ pub fn load_sources(
                     .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
                     .map(|(_, i)| *i);
                 let parsed = formats::parse_source(&src, force);
+                if let Some(report) = &opts.progress.0 {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let n = src.bytes.len() as u64;
+                    report(ProgressUpdate {
+                        inputs_done: done.fetch_add(1, Relaxed) + 1,
+                        inputs_total,
+                        bytes_done: bytes_done.fetch_add(n, Relaxed) + n,
+                        bytes_total,
+                    });
+                }
                 SourceData {
                     src,
                     parsed,

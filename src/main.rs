@@ -13,6 +13,16 @@ Examples:
   gaplog formats --json /var/log/saved/
   gaplog timeline node1/ thinkpad/ --export parquet -o timeline.parquet
 
+Output (gaplog analyze):
+  --format table   terminal summary on stdout (default)
+  --format md      markdown report for a blog post
+  --format json    JSON report, schema gaplog/report/v1 (docs/report-schema.md)
+  --format junit   JUnit XML for GitLab's artifacts:reports:junit
+  --format svg     timeline picture
+  --out DIR        writes report.md, report.json, junit.xml and timeline.svg into DIR
+                   and prints the --format output (the table by default)
+  Secrets (tokens, keys, passwords) are redacted in every output unless --no-redact.
+
 Exit status:
   0  the analysis ran
   1  with --fail-on failure: at least one incident is a failure
@@ -63,13 +73,29 @@ struct InputArgs {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Analyze inputs: incidents, gaps, verdicts and the fix order.
+    #[command(after_help = AFTER_HELP)]
     Analyze {
         #[command(flatten)]
         input: InputArgs,
-        /// Output format on stdout: table, md, json or junit. A value PATTERN=NAME forces
+        /// Output format on stdout: table, md, json, junit or svg. A value PATTERN=NAME forces
         /// an input format instead (same as --input-format).
         #[arg(long, default_value = "table")]
         format: Vec<String>,
+        /// Write every report (report.md, report.json, junit.xml, timeline.svg) into DIR
+        /// (created if missing); stdout still gets the --format output.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Exit with status 1 when an incident has this verdict.
+        #[arg(long = "fail-on", value_enum, value_name = "VERDICT")]
+        fail_on: Option<FailOn>,
+        /// Start the markdown report with front matter for this blog engine (title and
+        /// date from the incident window).
+        #[arg(long = "front-matter", value_enum, value_name = "ENGINE")]
+        front_matter: Option<FrontMatterArg>,
+        /// Keep secrets (tokens, keys, passwords) in the outputs instead of replacing them
+        /// with `<redacted:KIND>`.
+        #[arg(long = "no-redact")]
+        no_redact: bool,
         /// Print the time spent per stage on stderr.
         #[arg(long)]
         timings: bool,
@@ -99,6 +125,81 @@ enum Cmd {
         #[arg(long, value_name = "PATTERN=NAME")]
         format: Vec<String>,
     },
+}
+
+/// Verdicts `--fail-on` accepts.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum FailOn {
+    /// Any incident whose verdict is `failure`.
+    Failure,
+}
+
+/// Blog engines `--front-matter` accepts.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum FrontMatterArg {
+    /// YAML front matter (`---`).
+    Hugo,
+    /// TOML front matter (`+++`).
+    Zola,
+    /// YAML front matter with `layout: post`.
+    Jekyll,
+}
+
+impl From<FrontMatterArg> for gaplog::report::FrontMatter {
+    fn from(f: FrontMatterArg) -> Self {
+        match f {
+            FrontMatterArg::Hugo => Self::Hugo,
+            FrontMatterArg::Zola => Self::Zola,
+            FrontMatterArg::Jekyll => Self::Jekyll,
+        }
+    }
+}
+
+/// Inputs smaller than this are read too quickly for a progress bar to help.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A progress bar on stderr while inputs are parsed, when stderr is a terminal and the inputs
+/// are large; no callback otherwise. The bar is created on the first update (sent before any
+/// input is read), which carries the total size.
+fn progress_bar() -> gaplog::Progress {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return gaplog::Progress::default();
+    }
+    let bar: std::sync::OnceLock<Option<indicatif::ProgressBar>> = std::sync::OnceLock::new();
+    gaplog::Progress(Some(std::sync::Arc::new(
+        move |u: gaplog::ProgressUpdate| {
+            let bar = bar.get_or_init(|| {
+                (u.bytes_total >= PROGRESS_MIN_BYTES).then(|| {
+                    let b = indicatif::ProgressBar::new(u.bytes_total);
+                    b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} reading {msg} inputs {wide_bar} {bytes}/{total_bytes} ({eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                    // One large input reports only when done: keep the spinner and ETA alive.
+                    b.enable_steady_tick(std::time::Duration::from_millis(120));
+                    b
+                })
+            });
+            if let Some(b) = bar {
+                b.set_length(u.bytes_total);
+                b.set_position(u.bytes_done);
+                b.set_message(format!("{}/{}", u.inputs_done, u.inputs_total));
+                if u.inputs_done == u.inputs_total {
+                    b.finish_and_clear();
+                }
+            }
+        },
+    )))
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to a non-empty value
+/// (<https://no-color.org>).
+fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A usage error: exit status 2.
@@ -166,32 +267,47 @@ fn run() -> anyhow::Result<ExitCode> {
         Cmd::Analyze {
             input,
             format,
+            out: out_dir,
+            fail_on,
+            front_matter,
+            no_redact,
             timings,
         } => {
             let (forced, outputs): (Vec<String>, Vec<String>) =
                 format.into_iter().partition(|f| f.contains('='));
-            let o = options(&input, &forced)?;
+            let mut o = options(&input, &forced)?;
+            o.progress = progress_bar();
             let output = outputs.last().cloned().unwrap_or_else(|| "table".into());
-            let (analysis, _tl) = gaplog::analyze(&input.inputs, &o)?;
+            let renderer =
+                gaplog::report::renderer(&output).map_err(|e| Usage(format!("--format: {e}")))?;
+            let (mut analysis, _tl) = gaplog::analyze(&input.inputs, &o)?;
             if timings {
                 for (stage, ms) in &analysis.timings.stages {
                     eprintln!("{stage:>12}: {ms:9.1} ms");
                 }
             }
-            let text = match output.as_str() {
-                "json" => gaplog::report::json(&analysis),
-                "table" => gaplog::report::sources_table(&analysis),
-                other => {
-                    return Err(Usage(format!(
-                        "--format `{other}`: expected table, md, json or junit"
-                    ))
-                    .into());
-                }
+            if !no_redact {
+                gaplog::report::redact::redact(&mut analysis);
+            }
+            let ropts = gaplog::report::RenderOptions {
+                front_matter: front_matter.map(Into::into),
+                color: renderer.name == "table" && use_color(),
+                timeline_link: None,
             };
-            out.write_all(text.as_bytes())?;
+            if let Some(dir) = &out_dir {
+                gaplog::report::write_dir(dir, &analysis, &ropts)
+                    .with_context(|| format!("cannot write reports into {}", dir.display()))?;
+            }
+            out.write_all((renderer.render)(&analysis, &ropts).as_bytes())?;
+            out.flush()?;
             if all_unreadable(&analysis) {
                 eprintln!("gaplog: no input could be read");
                 return Ok(ExitCode::from(2));
+            }
+            if matches!(fail_on, Some(FailOn::Failure))
+                && gaplog::report::any_verdict(&analysis, gaplog::analysis::Verdict::Failure)
+            {
+                return Ok(ExitCode::from(1));
             }
         }
         Cmd::Timeline {

@@ -5,4 +5,6 @@ mod formats_app;
 mod formats_journal;
 mod formats_kernel;
 mod hostile;
+mod redaction;
+mod reports;
 mod robust;
