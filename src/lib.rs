@@ -204,11 +204,58 @@ pub fn load_sources(
             s.clock_note = n;
         }
     }
+    hosts_from_folders(&mut sources);
     timings.stages.push(("clock".into(), ms(t1)));
     let t2 = Instant::now();
     let tl = pool.install(|| Timeline::build(sources));
     timings.stages.push(("timeline".into(), ms(t2)));
     Ok((tl, timings))
+}
+
+/// Gives events that name no host (dmesg, job traces, atticd's own log file) the host of
+/// the nearest folder above them whose name is a host seen in another source:
+/// `node1/jobs/pages-4711.log` belongs to `node1` when a journal says `_HOSTNAME=node1`.
+/// A folder name that is no known host is never used, so `jobs/` is not taken for a host.
+fn hosts_from_folders(sources: &mut [SourceData]) {
+    let mut known: Vec<String> = sources
+        .iter()
+        .flat_map(|s| {
+            s.parsed
+                .events
+                .iter()
+                .map(|e| e.host)
+                .filter(|h| !h.is_none())
+                .map(|h| s.parsed.atoms.get(h).to_string())
+                .collect::<std::collections::BTreeSet<_>>()
+        })
+        .collect();
+    known.sort();
+    known.dedup();
+    for s in sources.iter_mut() {
+        if !s.parsed.events.iter().any(|e| e.host.is_none()) {
+            continue;
+        }
+        let path = std::path::Path::new(&s.src.path);
+        let Some(host) = path
+            .ancestors()
+            .skip(1)
+            .filter_map(|a| a.file_name()?.to_str())
+            .find(|name| known.binary_search_by(|k| k.as_str().cmp(name)).is_ok())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let atom = s.parsed.atoms.intern(&host);
+        for e in s.parsed.events.iter_mut().filter(|e| e.host.is_none()) {
+            e.host = atom;
+        }
+        let note = format!("host {host} from its folder");
+        s.clock_note = if s.clock_note.is_empty() {
+            note
+        } else {
+            format!("{}; {note}", s.clock_note)
+        };
+    }
 }
 
 fn ms(t: Instant) -> f64 {
@@ -336,5 +383,43 @@ fn stats(tl: &Timeline, sources: &[SourceSummary]) -> Stats {
         start: timed.iter().min().map(|t| time::rfc3339(*t)),
         end: timed.iter().max().map(|t| time::rfc3339(*t)),
         per_source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostless_sources_take_the_host_of_a_folder_named_like_a_known_host() {
+        let srcs = vec![
+            ingest::Source::from_bytes(
+                0,
+                "logs/node1/syslog",
+                b"Mar 25 10:00:00 node1 sshd[1]: Accepted publickey for x\n".to_vec(),
+            ),
+            ingest::Source::from_bytes(
+                1,
+                "logs/node1/jobs/dmesg.txt",
+                b"[    1.000000] Linux version 6.8.0\n".to_vec(),
+            ),
+            ingest::Source::from_bytes(
+                2,
+                "logs/other/dmesg.txt",
+                b"[    1.000000] Linux version 6.8.0\n".to_vec(),
+            ),
+        ];
+        let (tl, _) = load_sources(srcs, &Options::default()).unwrap();
+        let host = |i: usize| {
+            let s = &tl.sources[i];
+            s.parsed.atoms.get(s.parsed.events[0].host).to_string()
+        };
+        assert_eq!(host(1), "node1");
+        assert!(
+            tl.sources[1]
+                .clock_note
+                .contains("host node1 from its folder")
+        );
+        assert_eq!(host(2), "", "`other` is no known host");
     }
 }

@@ -26,7 +26,7 @@ Output (gaplog analyze):
 Exit status:
   0  the analysis ran
   1  with --fail-on failure: at least one incident is a failure
-  2  usage error, or no input could be read";
+  2  usage error, no input could be read, or an error writing the output";
 
 /// Puts journal, dmesg, atticd, GitLab CI and Nix logs from several hosts on one timeline,
 /// finds what matters, and says in which order to fix it.
@@ -366,11 +366,8 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("gaplog: {e:#}");
-            if e.downcast_ref::<Usage>().is_some() || e.downcast_ref::<gaplog::Error>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            // Every error is 2, so that 1 keeps one meaning: `--fail-on failure` found one.
+            ExitCode::from(2)
         }
     }
 }
