@@ -296,17 +296,19 @@ fn apply_years(events: &mut [Event], year: i32, tz: chrono_tz::Tz) {
     }
 }
 
-/// A boot's estimated start: UTC ns of monotonic 0, with the number of samples and spread.
-#[derive(Clone, Copy, Debug)]
+/// A boot's estimated start: UTC ns of monotonic 0, with the number of samples, their
+/// spread, and the host the journal names for the boot.
+#[derive(Clone, Debug)]
 struct BootStart {
     start: i64,
     samples: u64,
     spread: i64,
+    host: String,
 }
 
 fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &mut [String]) {
     // Boot starts from events carrying both clocks (journal entries) keyed by boot id.
-    let mut starts: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut starts: HashMap<String, (Vec<i64>, String)> = HashMap::new();
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall)
     let mut kernel: HashMap<(i64, u64), (String, String, i64)> = HashMap::new();
     let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
@@ -315,10 +317,10 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
                 let boot = inp.atoms.get(ev.boot);
                 if !boot.is_empty() {
-                    starts
+                    let e = starts
                         .entry(boot.to_string())
-                        .or_default()
-                        .push(ev.time.saturating_sub(m.saturating_mul(1000)));
+                        .or_insert_with(|| (Vec::new(), inp.atoms.get(ev.host).to_string()));
+                    e.0.push(ev.time.saturating_sub(m.saturating_mul(1000)));
                 }
                 if inp.atoms.get(ev.unit) == "kernel" {
                     let key = (m, message_key(ev, inp.bytes));
@@ -346,7 +348,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
     }
     let boots: HashMap<String, BootStart> = starts
         .into_iter()
-        .map(|(k, mut v)| {
+        .map(|(k, (mut v, host))| {
             v.sort_unstable();
             let med = v[v.len() / 2];
             let spread = v[v.len() - 1] - v[0];
@@ -356,6 +358,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                     start: med,
                     samples: v.len() as u64,
                     spread,
+                    host,
                 },
             )
         })
@@ -381,7 +384,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             // By boot id when the source names one.
             let by_boot = inp.events.iter().find_map(|e| {
                 let b = inp.atoms.get(e.boot);
-                boots.get(b).map(|s| (b.to_string(), *s))
+                boots.get(b).map(|s| (b.to_string(), s))
             });
             if let Some((b, s)) = by_boot {
                 (
@@ -392,7 +395,9 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                         s.samples,
                         s.spread / 1_000_000
                     ),
-                    None,
+                    // The host, not the boot: events of this source without a boot id
+                    // (before its first `-- Boot` marker) belong to an earlier, unknown boot.
+                    (!s.host.is_empty()).then(|| (s.host.clone(), String::new())),
                 )
             } else {
                 // By kernel lines present in both.
