@@ -561,6 +561,7 @@ class Trace:
     def raw(self, s, stream="O"):
         """One Write() of the job output. With timestamps (timestamper.go): a write holding `\r` but
         no `\n` is flushed with a `\n` appended and the next entry is flagged `+`."""
+        self.t += self.rng.randrange(800, 45000)  # every write takes a little wall time
         if not self.ts:
             self.buf.append(s)
             return
@@ -616,3 +617,42 @@ def write(path, data):
         data = data.encode("utf-8")
     with open(path, "wb") as fh:
         fh.write(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# README helpers: find where a planted line landed (1-based physical line, LF-counted)
+# ---------------------------------------------------------------------------------------------
+
+def locate(path, needle, nth=1):
+    """Line number of the nth line of `path` holding `needle` (bytes or str); 0 if absent."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if isinstance(needle, str):
+        needle = needle.encode()
+    pos = -1
+    for _ in range(nth):
+        pos = data.find(needle, pos + 1)
+        if pos < 0:
+            return 0
+    return data.count(b"\n", 0, pos) + 1
+
+
+class Evidence:
+    """Collects `(what, file, needle)` and renders a Markdown table with file:line."""
+
+    def __init__(self, root):
+        self.root = root
+        self.rows = []
+
+    def add(self, what, rel, needle, nth=1):
+        ln = locate(os.path.join(self.root, rel), needle, nth)
+        if ln == 0:
+            raise SystemExit("planted signal not found: %s in %s: %r" % (what, rel, needle))
+        self.rows.append((what, "%s:%d" % (rel, ln), needle if isinstance(needle, str) else needle.decode()))
+
+    def table(self):
+        out = ["| signal | where | text |", "| --- | --- | --- |"]
+        for what, where, needle in self.rows:
+            n = needle.replace("|", "\\|").replace("\x1b", "ESC")
+            out.append("| %s | `%s` | `%s` |" % (what, where, n[:110]))
+        return "\n".join(out)
