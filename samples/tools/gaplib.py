@@ -656,3 +656,41 @@ class Evidence:
             n = needle.replace("|", "\\|").replace("\x1b", "ESC")
             out.append("| %s | `%s` | `%s` |" % (what, where, n[:110]))
         return "\n".join(out)
+
+
+def rfc3339(t_us, tz=UTC, digits=6, colon=True):
+    """2025-06-02T10:00:00.123456+05:30 (digits=0: no fraction); Z is not used."""
+    d = to_dt(t_us, tz)
+    off = int(d.utcoffset().total_seconds()) // 60
+    sign = "+" if off >= 0 else "-"
+    frac = ("." + ("%06d" % d.microsecond)[:digits]) if digits else ""
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + frac + ("%s%02d%s%02d" % (sign, abs(off) // 60, ":" if colon else "", abs(off) % 60))
+
+
+def rfc3339nano(t_us, tz, rng):
+    """Go time.RFC3339Nano in a zone: trailing zeros trimmed, numeric offset (Z for UTC)."""
+    d = to_dt(t_us, tz)
+    ns = d.microsecond * 1000 + rng.randrange(1000)
+    frac = ("%09d" % ns).rstrip("0")
+    off = int(d.utcoffset().total_seconds()) // 60
+    z = "Z" if off == 0 else "%s%02d:%02d" % ("+" if off > 0 else "-", abs(off) // 60, abs(off) % 60)
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + ("." + frac if frac else "") + z
+
+
+def every(rng, t0, t1, period_s, jit=0.3):
+    """Times from t0 to t1 about every period_s seconds (±jit)."""
+    t = t0 + rng.randrange(0, max(1, int(period_s * 1e6)))
+    while t < t1:
+        yield t
+        t += int(period_s * 1e6 * rng.uniform(1 - jit, 1 + jit))
+
+
+def kmsg_lines(records, start_seq=1000, dev=None):
+    """/dev/kmsg records `prio,seq,usec,flags;message` (+ ` KEY=VALUE` lines for device messages)."""
+    out = []
+    for i, (mono, text, prio) in enumerate(records):
+        # the kernel escapes non-printable bytes (also an embedded newline) as \xNN in /dev/kmsg
+        out.append("%d,%d,%d,-;%s" % (prio, start_seq + i, mono, text.replace("\n", "\\x0a")))
+        if dev and text.startswith(dev[0]):
+            out.extend(" " + kv for kv in dev[1])
+    return "\n".join(out) + "\n"
