@@ -26,11 +26,20 @@ def runner_j(host, proc, t, level, msg, **fields):
 
 def routine(R, host, t0, t1, sysd, extra=()):
     """Routine lines every host has: sshd logins, timers, timesyncd, nix-daemon connections, cron."""
-    for t in every(R, t0, t1, 600, 0.3):
+    logind = Proc("systemd-logind", 702, unit="systemd-logind.service", transport="journal")
+    sess = [R.randrange(100, 900)]
+    for t in every(R, t0, t1, 150, 0.3):  # backup/monitoring logins: the bulk of routine lines
         p = Proc("sshd", R.randrange(20000, 60000), transport="syslog", facility=4, unit="sshd.service")
+        sess[0] += 1
+        n, dt = sess[0], R.randrange(2_000_000, 9_000_000)
         host.log(t, p, "Accepted publickey for backup from 10.0.4.%d port %d ssh2: ED25519 SHA256:%s" % (R.randrange(2, 200), R.randrange(30000, 60000), R.b64url(43)))
         host.log(t + 3000, p, "pam_unix(sshd:session): session opened for user backup(uid=1001) by (uid=0)")
-        host.log(t + R.randrange(2_000_000, 9_000_000), p, "pam_unix(sshd:session): session closed for user backup")
+        host.log(t + 9000, logind, "New session %d of user backup." % n)
+        host.log(t + 12000, sysd, "Started session-%d.scope - Session %d of User backup." % (n, n), extra=[("UNIT", "session-%d.scope" % n)])
+        host.log(t + dt, p, "pam_unix(sshd:session): session closed for user backup")
+        host.log(t + dt + 4000, logind, "Session %d logged out. Waiting for processes to exit." % n)
+        host.log(t + dt + 9000, sysd, "session-%d.scope: Deactivated successfully." % n, extra=[("UNIT", "session-%d.scope" % n)])
+        host.log(t + dt + 11000, logind, "Removed session %d." % n)
     for t in every(R, t0, t1, 1800, 0.1):
         host.log(t, Proc("systemd-timesyncd", 611, uid=998, unit="systemd-timesyncd.service", transport="journal"),
                  "Contacted time server 10.0.0.1:123 (ntp.lan).")
@@ -403,7 +412,403 @@ errors, no secrets, no unparseable lines planted (the empty kernel record prints
     out(root, "README.md", readme)
 
 
-SETS = {"memcg": set_memcg, "diskfull": set_diskfull}
+# =============================================================================================
+# (c) cache advertised at the wrong address (localhost), plus expected 401 probes
+# =============================================================================================
+def set_identity():
+    name = "identity-2025-06-02"
+    root = os.path.join(SAMPLES, name)
+    R = Rng(20250602)
+    IST = ZoneInfo("Asia/Kolkata")
+    T = lambda h, m, s=0, f=0: us(2025, 6, 2, h, m, s, f)
+    t0, t1 = T(4, 0), T(6, 10)
+    av = Host(R, "attic-vm", R.hexs(32), R.hexs(32), 11_400_000, us(2025, 5, 28, 22, 3, 55, 10_000))
+    gb = Host(R, "gpu-box", R.hexs(32), R.hexs(32), -210_000, us(2025, 6, 1, 6, 30, 12, 700_000))
+    # attic-vm: RFC 5424 via a central rsyslog (control characters escaped as #033), /dev/kmsg dump
+    sl = []
+    kern = []
+
+    def sys5424(t, pri, app, pid, msg):
+        m = msg.replace("\x1b", "#033")
+        sl.append((t, "<%d>1 %s attic-vm %s %s - - %s" % (pri, rfc3339(av.clock(t), UTC, 6), app, pid, m)))
+
+    atd_pid = [801]
+
+    def ev(t, level, target, msg, fields=(), spans=(), trace=()):
+        pri = {"ERROR": 27, "WARN": 28, "INFO": 30, "DEBUG": 31}[level]
+        sys5424(t, pri, "atticd", atd_pid[0], tracing_line(av.clock(t), level, target, msg, fields, spans))
+        for l in trace:
+            sys5424(t, pri, "atticd", atd_pid[0], l)
+
+    def kline(t, text, prio=6):
+        kern.append((av.mono(t), text, prio))
+
+    def attic_start(t, endpoint):
+        for l in ["Attic Server 0.1.0 (release)", "Running migrations...", "Starting API server...", "Listening on [::]:8080..."]:
+            sys5424(t, 30, "atticd", atd_pid[0], l)
+        ev(t + 50_000, "INFO", "attic_server::config", 'Using configurations: ServerConfig { listen: [::]:8080, database: DatabaseConfig { url: "sqlite:///var/lib/atticd/server.db?mode=rwc" }, storage: Local(LocalStorageConfig { path: "/var/lib/atticd/storage" }), api_endpoint: Some("%s") }' % endpoint)
+
+    attic_start(T(4, 0, 3), "http://localhost:8080/")
+    for t in every(R, t0, t1, 300, 0.2):
+        sys5424(t, 78, "CRON", R.randrange(20000, 40000), "(root) CMD (   test -x /etc/cron.daily/popularity-contest && /etc/cron.daily/popularity-contest --crond)")
+    for t in every(R, t0, t1, 60, 0.05):  # blackbox probe without a token: 401 is the expected answer
+        ev(t, "DEBUG", "tower_http::trace::on_response", "finished processing request", (("latency", "0 ms"), ("status", "401")),
+           (("request", "method=GET uri=/ml-cache/nix-cache-info version=HTTP/1.1"),))
+    for t in every(R, t0, t1, 200, 0.4):
+        kline(t, "audit: type=1400 audit(%d.%03d:%d): apparmor=\"DENIED\" operation=\"open\" profile=\"snap.lxd.activate\" name=\"/proc/%d/mountinfo\" pid=%d comm=\"snap-exec\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0"
+              % (av.clock(t) // 10 ** 6, R.randrange(1000), R.randrange(100, 999), R.randrange(1000, 9999), R.randrange(1000, 9999)), 5)
+    sys5424(T(4, 2, 40), 86, "sudo", 1422, "   admin : TTY=pts/0 ; PWD=/home/admin ; USER=root ; COMMAND=/usr/local/bin/attic cache create ml-cache")
+    # gpu-box
+    sysd = Proc("systemd", 1, transport="journal", unit="init.scope", slice_="-.slice")
+    run = Proc("gitlab-runner", 1733, uid=62001, unit="gitlab-runner.service")
+    dk = Proc("dockerd", 1290, unit="docker.service")
+    routine(R, gb, t0, t1, sysd, extra=[(dk, 120, lambda t: 'time="%s" level=info msg="ignoring event" container=%s module=libcontainerd namespace=moby topic=/tasks/delete type="*events.TaskDelete"' % (rfc3339nano(gb.clock(t), UTC, R), R.hexs(64)))])
+    for t in every(R, t0, t1, 400, 0.3):
+        gb.kernel(gb.mono(t), "NVRM: GPU at PCI:0000:01:00: GPU-%s-%s" % (R.hexs(8), R.hexs(4)) if R.random() < 0.2 else "nvidia-modeset: WARNING: GPU:0: Unable to read EDID for display device DP-2", 4)
+    RT = "glrt-Q8v3KmT2pZx9LdW4yR7n"
+    short = "Q8v3KmT2p"
+    EP_OLD, EP_NEW = "http://localhost:8080/ml-cache", "http://attic-vm.tail0a1b.ts.net:8080/ml-cache"
+    JWT = jwt(R, '{"sub":"ci","exp":1780000000,"https://jwt.attic.rs/v1":{"caches":{"ml-cache":{"r":1,"w":1}}}}')
+
+    def job(tstart, jid, substituter, outcome):
+        tr = Trace(R, clock_offset_us=gb.clock_offset_us, timestamps=True)
+        tr.at(tstart)
+        runner_j(gb, run, tstart - 400_000, "info", "Checking for jobs... received", job=jid, repo_url="https://gitlab.com/lab/ml-train.git", runner=short)
+        tr.runner("Running with gitlab-runner 18.0.1 (4f6e1a2b)")
+        tr.runner("  on gpu-box %s, system ID: s_7b6a5f4e3d2c" % short)
+        tr.section_start("prepare_executor", 'Preparing the "docker" executor')
+        tr.runner("Using Docker executor with image nixos/nix:2.28.3 ...")
+        tr.section_end("prepare_executor")
+        tr.section_start("step_script", 'Executing "step_script" stage of the job script')
+        tr.cmd("attic login ml http://attic-vm.tail0a1b.ts.net:8080 " + JWT)
+        tr.line('✍️ Configuring server "ml"', "E")
+        tr.cmd("curl -s -o /dev/null -w '%{http_code}\\n' http://attic-vm.tail0a1b.ts.net:8080/ml-cache/nix-cache-info")
+        tr.line("401")
+        tr.cmd("attic use ml:ml-cache")
+        tr.line('Configuring Nix to use "ml-cache" on "ml":')
+        tr.line("+ Substituter: " + substituter)
+        tr.line("+ Trusted Public Key: ml-cache:%s=" % R.b62(43))
+        tr.line("+ Access Token")
+        tr.cmd("nix build -L .#train-env")
+        torch = R.store("python3.12-torch-2.7.0")
+        if outcome == "timeout":
+            tr.line("warning: unable to download 'http://localhost:8080/ml-cache/nix-cache-info': Couldn't connect to server (7) Failed to connect to localhost port 8080 after 0 ms: Could not connect to server", "E")
+            tr.line("copying path '%s' from 'https://cache.nixos.org'..." % R.store("cudatoolkit-12.8.0"), "E")
+            tr.line("building '%s.drv'..." % R.store("python3.12-torch-2.7.0"), "E")
+            tr.progress(["[1/0/3 built] building python3.12-torch-2.7.0 (buildPhase): [%d/6412] Building CUDA object caffe2/CMakeFiles/torch_cuda.dir/%s.cu.o" % (n, R.choice(["Sort", "Reduce", "Embedding"])) for n in range(400, 3400, 500)])
+            tr.adv(3_300_000)
+            tr.error("Job failed: execution took longer than 1h0m0s seconds")
+            runner_j(gb, run, tr.t, "warning", "Job failed: execution took longer than 1h0m0s seconds", duration_s="3600.412", failure_reason="job_execution_timeout", job=jid, project=41, runner=short)
+        else:
+            tr.line("copying path '%s' from '%s'..." % (torch, substituter), "E")
+            tr.adv(90_000)
+            tr.cmd("attic push ml:ml-cache result")
+            tr.line('⚙️ Pushing 1 paths to "ml-cache" on "ml" (212 already cached, 0 in upstream)...', "E")
+            tr.line("✅ %s (51.3 MiB/s)" % R.store("train-env")[11:], "E")
+            tr.section_end("step_script")
+            tr.info("Job succeeded")
+            runner_j(gb, run, tr.t, "info", "Job succeeded", duration_s="%.6f" % ((tr.t - tstart) / 1e6), job=jid, project=41, runner=short)
+            ev(tr.t - 1_000_000, "DEBUG", "tower_http::trace::on_response", "finished processing request", (("latency", "412 ms"), ("status", "200")),
+               (("request", "method=PUT uri=/_api/v1/upload-path version=HTTP/1.1"),))
+        for t in every(R, tstart + 5_000_000, tr.t, 45, 0.2):
+            runner_j(gb, run, t, "info", "Appending trace to coordinator...ok", code=202, job=jid, runner=short, status="202 Accepted", **{"update-interval": "3s"})
+        return tr
+
+    tr = job(T(4, 31, 8), 7731, EP_OLD, "timeout")
+    out(root, "gpu-box/jobs/ml-7731.log", tr.bytes())
+    sys5424(T(5, 44, 2), 86, "sudo", 2207, "   admin : TTY=pts/0 ; PWD=/home/admin ; USER=root ; COMMAND=/usr/bin/sed -i s|^api-endpoint = .*|api-endpoint = \"http://attic-vm.tail0a1b.ts.net:8080/\"| /etc/atticd/server.toml")
+    sys5424(T(5, 44, 30), 86, "sudo", 2207, "   admin : TTY=pts/0 ; PWD=/home/admin ; USER=root ; COMMAND=/usr/bin/systemctl restart atticd.service")
+    sys5424(T(5, 44, 30, 900_000), 30, "systemd", 1, "Stopping Attic binary cache server...")
+    sys5424(T(5, 44, 31), 30, "atticd", atd_pid[0], "Received SIGTERM, exiting gracefully...")
+    sys5424(T(5, 44, 31, 400_000), 30, "systemd", 1, "Started Attic binary cache server.")
+    atd_pid[0] = 2251
+    attic_start(T(5, 44, 31, 600_000), "http://attic-vm.tail0a1b.ts.net:8080/")
+    tr = job(T(5, 50, 15), 7735, EP_NEW, "ok")
+    out(root, "gpu-box/jobs/ml-7735.log", tr.bytes())
+    sl.sort(key=lambda x: x[0])
+    out(root, "attic-vm/syslog.rfc5424", "".join(l + "\n" for _, l in sl))
+    kern.sort()
+    out(root, "attic-vm/kmsg.txt", kmsg_lines(kern, 88412))
+    j = Journal(gb.export_bytes())
+    out(root, "gpu-box/journal.short-precise", j.render("short-precise", tz="Asia/Kolkata"))
+    j.close()
+    E = Evidence(root)
+    SL, GJ = "attic-vm/syslog.rfc5424", "gpu-box/journal.short-precise"
+    for row in [("atticd advertises localhost", SL, 'api_endpoint: Some("http://localhost:8080/")'),
+                ("cache created while advertising localhost", SL, "attic cache create ml-cache"),
+                ("EXPECTED 401: unauthenticated probe (every minute)", SL, "status#033[0m#033[2m=#033[0m401"),
+                ("EXPECTED 401: curl in the job", "gpu-box/jobs/ml-7731.log", " 00O 401\n"),
+                ("wrong substituter in the job", "gpu-box/jobs/ml-7731.log", "+ Substituter: http://localhost:8080/ml-cache"),
+                ("connection refused inside the container", "gpu-box/jobs/ml-7731.log", "Failed to connect to localhost port 8080"),
+                ("silent fallback: builds from source", "gpu-box/jobs/ml-7731.log", "from 'https://cache.nixos.org'"),
+                ("timeout", "gpu-box/jobs/ml-7731.log", "execution took longer than 1h0m0s seconds"),
+                ("timeout (runner)", GJ, "Job failed: execution took longer than 1h0m0s seconds"),
+                ("fix: api-endpoint", SL, "api-endpoint = \"http://attic-vm.tail0a1b.ts.net:8080/\""),
+                ("fixed substituter", "gpu-box/jobs/ml-7735.log", "+ Substituter: http://attic-vm.tail0a1b.ts.net:8080/ml-cache"),
+                ("pull works", "gpu-box/jobs/ml-7735.log", "from 'http://attic-vm.tail0a1b.ts.net:8080/ml-cache'"),
+                ("secret: attic JWT", "gpu-box/jobs/ml-7731.log", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.")]:
+        E.add(*row)
+    readme = """# %s: a binary cache advertised at an address that only its own host can use
+
+**Story.** On `attic-vm` (Ubuntu 22.04, kernel 5.15.0-131-generic, clock **11.4 s ahead**, logs shipped
+to a central rsyslog in RFC 5424) atticd runs with `api-endpoint = "http://localhost:8080/"`. The cache
+`ml-cache` is created in that state, so `attic use` on any client registers the substituter
+`http://localhost:8080/ml-cache`. On `gpu-box` (NixOS, zone Asia/Kolkata = +05:30, Docker executor,
+FF_TIMESTAMPS on) job 7731 logs in to the right host name (push would work), but Nix in the container
+asks `localhost`, is refused, silently falls back to cache.nixos.org and compiles torch from source until
+the 1 h timeout. A blackbox probe gets 401 from `/ml-cache/nix-cache-info` every minute, and a `curl` in
+the job gets 401 too: both expected (private cache, no token) and unrelated. At 05:44 UTC the admin sets
+the endpoint to the tailnet name and restarts atticd; job 7735 substitutes torch from the cache.
+
+## Files
+| file | format |
+| --- | --- |
+| `attic-vm/syslog.rfc5424` | RFC 5424 (`<PRI>1 TIMESTAMP HOST APP PROCID - - MSG`, rsyslog `RSYSLOG_SyslogProtocol23Format`); atticd's ANSI escapes arrive as `#033[...` (rsyslog escapes control characters) |
+| `attic-vm/kmsg.txt` | `/dev/kmsg` records `prio,seq,usec,flags;message` (monotonic µs) |
+| `gpu-box/journal.short-precise` | `journalctl -o short-precise`, `TZ=Asia/Kolkata`, no year |
+| `gpu-box/jobs/ml-7731.log`, `ml-7735.log` | raw traces with FF_TIMESTAMPS, ANSI, sections, `\r` redraws |
+
+## Order (true UTC)
+04:00 atticd starts with the localhost endpoint; 04:02 `ml-cache` created; 04:31 job 7731 starts, falls
+back, times out at 05:31; 05:44 endpoint fixed, atticd restarted; 05:50 job 7735 succeeds in ~2 min.
+Probes every minute throughout (expected 401).
+
+## Evidence (file:line)
+%s
+
+## What a correct analysis concludes
+One failure incident, gap **identity vs address**: `localhost` names a different machine in every
+context; the endpoint recorded for the cache is only valid on attic-vm itself. Verdict: failure (the
+timeout); the 401s are **expected** (private cache, unauthenticated GET) and must not form an incident.
+Fix order: `set-attic-api-endpoint` (attic-vm `/etc/atticd/server.toml`), then
+`reconfigure-substituter` (gpu-box CI: rerun `attic use`, or recreate the cache if the endpoint is
+stored with it). Secrets to redact: the attic JWT in job 7731's `attic login` line. Clock: attic-vm is
+11.4 s ahead; kmsg is monotonic (boot 2025-05-28 22:03:55.01 attic-vm clock, not stated in the file).
+No unparseable lines planted; the `#033` escapes are deliberate rsyslog behaviour.
+""" % (name, E.table())
+    out(root, "README.md", readme)
+
+
+# =============================================================================================
+# (d) systemd-oomd kills the user-level runner on a laptop (the kernel says nothing)
+# =============================================================================================
+def set_oomd():
+    name = "oomd-2026-01-19"
+    root = os.path.join(SAMPLES, name)
+    R = Rng(20260119)
+    T = lambda h, m, s=0, f=0: us(2026, 1, 19, h, m, s, f)
+    t0, t1 = T(13, 0), T(15, 20)
+    h = Host(R, "fw13", R.hexs(32), R.hexs(32), 3_100_000, us(2026, 1, 19, 8, 2, 40, 0))
+    sysd = Proc("systemd", 1, transport="journal", unit="init.scope", slice_="-.slice")
+    usd = Proc("systemd", 1876, uid=1000, transport="journal", unit="user@1000.service", slice_="user-1000.slice", user_unit="init.scope")
+    oomd = Proc("systemd-oomd", 1123, uid=984, unit="systemd-oomd.service", transport="journal")
+    run = Proc("gitlab-runner", 3310, uid=1000, unit="user@1000.service", slice_="user-1000.slice", user_unit="gitlab-runner.service")
+    routine(R, h, t0, t1, sysd, extra=[
+        (Proc("NetworkManager", 870, unit="NetworkManager.service", transport="journal"), 40, lambda t: "<info>  [%d.%04d] dhcp4 (wlp170s0): state changed new lease, address=192.168.1.%d" % (h.clock(t) // 10 ** 6, R.randrange(10000), R.randrange(20, 40))),
+        (Proc("gnome-shell", 2301, uid=1000, unit="user@1000.service", slice_="user-1000.slice", user_unit="org.gnome.Shell@wayland.service"), 30, lambda t: "Window manager warning: Overwriting existing binding of keysym 31 with keysym 31 (keycode a)."),
+        (Proc("fprintd", 2990, unit="fprintd.service", transport="journal"), 600, lambda t: "libusb: error [udev_hotplug_event] ignoring udev action bind"),
+        (Proc("nix-daemon", 1010, unit="nix-daemon.service"), 90, lambda t: "accepted connection from pid %d, user alex" % R.randrange(10000, 90000))])
+    for t in every(R, t0, t1, 120, 0.3):
+        h.kernel(h.mono(t), "Bluetooth: hci0: ACL packet for unknown connection handle 3585", 3)
+    RT = "mX4tV8kQ1"
+    REPO = "https://gitlab.com/alex/dotfiles.git"
+    for jid, t in [(5512, T(13, 10)), (5515, T(13, 40)), (5518, T(14, 5))]:
+        runner_j(h, run, t, "info", "Checking for jobs... received", job=jid, repo_url=REPO, runner=RT)
+        runner_j(h, run, t + 200_000_000, "info", "Job succeeded", duration_s="%.6f" % R.uniform(195, 205), job=jid, project=3, runner=RT)
+    tj = T(14, 31, 4)
+    runner_j(h, run, tj, "info", "Checking for jobs... received", job=5521, repo_url=REPO, runner=RT)
+    tr = Trace(R, clock_offset_us=h.clock_offset_us, timestamps=True)
+    tr.at(tj + 300_000)
+    tr.runner("Running with gitlab-runner 18.7.2 (a0b1c2d3)")
+    tr.runner("  on fw13-user %s, system ID: s_2a3b4c5d6e7f" % RT)
+    tr.section_start("prepare_executor", 'Preparing the "shell" executor')
+    tr.runner("Using Shell (bash) executor...")
+    tr.section_end("prepare_executor")
+    tr.section_start("step_script", 'Executing "step_script" stage of the job script')
+    tr.cmd("nix build -L .#homeConfigurations.alex.activationPackage --max-jobs 8")
+    for n in range(1, 9):
+        tr.line("llvm> [%d/4215] Building CXX object lib/Target/X86/CMakeFiles/LLVMX86CodeGen.dir/X86%s.cpp.o" % (n * 310, R.choice(["ISelLowering", "InstrInfo", "FrameLowering"])), "E")
+        tr.adv(20_000, 60_000)
+    tr.progress(["[0/1/97 built, 12 copied (311.2 MiB)] building llvm-19.1.7 (buildPhase): [%d/4215]" % n for n in range(2700, 2900, 40)])
+    out(root, "fw13/jobs/build-5521.log", tr.bytes())
+    tk = tr.t + 2_400_000
+    cg = "/user.slice/user-1000.slice/user@1000.service/app.slice/gitlab-runner.service"
+    h.log(tk, oomd, "Killed %s due to memory pressure for /user.slice/user-1000.slice/user@1000.service being 71.38%% > 50.00%% for > 20s with reclaim activity" % cg, prio=5)
+    UU = [("USER_UNIT", "gitlab-runner.service")]
+    h.log(tk + 40_000, usd, "gitlab-runner.service: systemd-oomd killed 23 process(es) in this unit.", prio=5, extra=UU)
+    h.log(tk + 300_000, usd, "gitlab-runner.service: Main process exited, code=killed, status=9/KILL", prio=5, extra=UU)
+    h.log(tk + 301_000, usd, "gitlab-runner.service: Failed with result 'oom-kill'.", prio=4, extra=UU)
+    h.log(tk + 302_000, usd, "gitlab-runner.service: Consumed 14min 2.113s CPU time, 9.8G memory peak, 2.1G memory swap peak.", extra=UU)
+    h.log(tk + 5_400_000, usd, "gitlab-runner.service: Scheduled restart job, restart counter is at 1.", extra=UU)
+    h.log(tk + 5_410_000, usd, "Started gitlab-runner.service - GitLab Runner (user).", extra=UU)
+    run = Proc("gitlab-runner", 9114, uid=1000, unit="user@1000.service", slice_="user-1000.slice", user_unit="gitlab-runner.service")
+    runner_j(h, run, tk + 5_700_000, "info", "Starting multi-runner from /home/alex/.gitlab-runner/config.toml...", builds=0, max_builds=1)
+    runner_j(h, run, tk + 5_720_000, "info", "Configuration loaded", builds=0, max_builds=1)
+    runner_j(h, run, tk + 35_000_000, "warning", "Appending trace to coordinator... job failed", code=403, job=5521, runner=RT, status="PATCH https://gitlab.com/api/v4/jobs/5521/trace: 403 Forbidden")
+    sudo = Proc("sudo", 9901, transport="syslog", facility=10, unit="session-2.scope", slice_="user-1000.slice")
+    h.log(T(14, 52, 10), sudo, "    alex : TTY=pts/3 ; PWD=/home/alex ; USER=root ; COMMAND=/run/current-system/sw/bin/oomctl", prio=5)
+    for jid, t in [(5524, T(15, 1))]:
+        runner_j(h, run, t, "info", "Checking for jobs... received", job=jid, repo_url=REPO, runner=RT)
+        runner_j(h, run, t + 180_000_000, "info", "Job succeeded", duration_s="180.2", job=jid, project=3, runner=RT)
+    j = Journal(h.export_bytes())
+    out(root, "fw13/journal.short-full", j.render("short-full", tz="Europe/London"))
+    j.close()
+    kt = to_dt(tk).strftime("%H:%M:%S")
+    E = Evidence(root)
+    JF = "fw13/journal.short-full"
+    for row in [("job starts", JF, "job=5521"), ("build with 8 parallel jobs", "fw13/jobs/build-5521.log", "--max-jobs 8"),
+                ("trace ends mid-build (no verdict line)", "fw13/jobs/build-5521.log", "[2860/4215]"),
+                ("systemd-oomd kill", JF, "systemd-oomd[1123]: Killed /user.slice/user-1000.slice/user@1000.service/app.slice/gitlab-runner.service"),
+                ("user manager", JF, "systemd-oomd killed 23 process(es) in this unit."),
+                ("result oom-kill", JF, "gitlab-runner.service: Failed with result 'oom-kill'."),
+                ("runner restarts", JF, "Starting multi-runner from /home/alex/.gitlab-runner/config.toml..."),
+                ("GitLab already failed the job", JF, "jobs/5521/trace: 403 Forbidden"),
+                ("later job ok", JF, "job=5524")]:
+        E.add(*row)
+    readme = """# %s: systemd-oomd kills a user-level runner; the kernel log stays silent
+
+**Story.** `fw13` (a laptop, NixOS, kernel 6.17, zone Europe/London = GMT in January, clock 3.1 s ahead)
+runs gitlab-runner as a **user** service (`user@1000.service/app.slice/gitlab-runner.service`, shell
+executor), so CI builds run in the user's slice, next to the desktop. Job 5521 builds LLVM with
+`--max-jobs 8`. Memory pressure on `user@1000.service` stays above systemd-oomd's 50 %% limit for 20 s;
+at %s UTC oomd kills the whole runner cgroup. The trace simply stops (no `Job failed` line); the user
+manager logs `Failed with result 'oom-kill'`; the restarted runner finds GitLab has failed the job (403
+on the trace PATCH). **There is no kernel OOM report**: oomd kills via cgroup.kill, so an analysis that
+waits for `Killed process` finds nothing.
+
+## Files
+| file | format |
+| --- | --- |
+| `fw13/journal.short-full` | `journalctl -o short-full` (`Mon 2026-01-19 14:48:35 GMT`), `TZ=Europe/London` |
+| `fw13/jobs/build-5521.log` | raw trace with FF_TIMESTAMPS (UTC, fw13 clock), truncated by the kill |
+
+## Order (true UTC)
+13:10-14:08 three jobs succeed; 14:31:04 job 5521 starts; %s oomd kill; the runner restarts 5.4 s later; its trace PATCH gets 403
+35 s after the kill; 14:52 the user runs `oomctl`; 15:01 job 5524 succeeds.
+
+## Evidence (file:line)
+%s
+
+## What a correct analysis concludes
+One incident, gap **declared vs operational**: a user-level runner shares the desktop's memory-pressure
+domain, which is declared nowhere in the CI config. The truncated trace belongs to this incident (same
+job id, the kill time falls right after its last line; mind fw13's 3.1 s offset). The 403 is a
+consequence (job already failed), not an auth failure. Verdict: failure. Fix order:
+`limit-build-parallelism` (fw13 CI job `--max-jobs`), `move-runner-to-system-service` (fw13: system
+gitlab-runner with its own `MemoryMax`, outside `user@1000.service`). No expected errors, no secrets,
+no unparseable lines planted.
+""" % (name, kt, kt, E.table())
+    out(root, "README.md", readme)
+
+
+# =============================================================================================
+# quiet: routine lines and expected errors only
+# =============================================================================================
+def set_quiet():
+    name = "quiet-2025-08-09"
+    root = os.path.join(SAMPLES, name)
+    R = Rng(20250809)
+    T = lambda h, m, s=0, f=0: us(2025, 8, 9, h, m, s, f)
+    t0, t1 = T(9, 0), T(11, 0)
+    h = Host(R, "node7", R.hexs(32), R.hexs(32), -60_000, us(2025, 8, 1, 4, 0, 1, 0))
+    sysd = Proc("systemd", 1, transport="journal", unit="init.scope", slice_="-.slice")
+    run = Proc("gitlab-runner", 1402, uid=62002, unit="gitlab-runner.service")
+    atd = Proc("atticd", 1190, uid=61190, unit="atticd.service")
+    alog = []
+
+    def ev(t, level, target, msg, fields=(), spans=()):
+        line = tracing_line(h.clock(t), level, target, msg, fields, spans, ansi=False)  # NO_COLOR=1 is set
+        alog.append((t, line))
+        h.log(t, atd, line, prio={"INFO": 6, "DEBUG": 7}[level])
+
+    routine(R, h, t0, t1, sysd, extra=[(Proc("nix-daemon", 980, unit="nix-daemon.service"), 60, lambda t: "accepted connection from pid %d, user gitlab-runner" % R.randrange(10000, 90000))])
+    for t in every(R, t0, t1, 45, 0.3):
+        ev(t, "DEBUG", "tower_http::trace::on_response", "finished processing request", (("latency", "%d ms" % R.randrange(0, 4)), ("status", "200")),
+           (("request", "method=GET uri=/site-cache/%s.narinfo version=HTTP/1.1" % R.nix32()),))
+    for t in every(R, t0, t1, 300, 0.02):  # anonymous uptime check: expected 401
+        ev(t, "DEBUG", "tower_http::trace::on_response", "finished processing request", (("latency", "0 ms"), ("status", "401")),
+           (("request", "method=GET uri=/site-cache/nix-cache-info version=HTTP/1.1"),))
+    RT = "pL2vS9wQx"
+
+    def job(t, jid, kind):
+        tr = Trace(R, clock_offset_us=h.clock_offset_us, timestamps=True)
+        tr.at(t)
+        runner_j(h, run, t - 300_000, "info", "Checking for jobs... received", job=jid, repo_url="https://gitlab.com/site/www.git", runner=RT)
+        tr.runner("Running with gitlab-runner 18.2.1 (cc489270)")
+        tr.runner("  on node7 %s, system ID: s_4d5e6f7a8b9c" % RT)
+        tr.section_start("prepare_executor", 'Preparing the "docker" executor')
+        tr.runner("Using Docker executor with image nixos/nix:2.30.1 ...")
+        tr.section_end("prepare_executor")
+        tr.section_start("step_script", 'Executing "step_script" stage of the job script')
+        tr.cmd("nix build .#site")
+        tr.line("copying path '%s' from 'http://172.17.0.1:8083/site-cache'..." % R.store("site-deps"), "E")
+        if kind == "cancel":
+            tr.adv(15_000)
+            tr.error("Job failed: canceled")
+            runner_j(h, run, tr.t, "warning", "Job failed: canceled", duration_s="%.6f" % ((tr.t - t) / 1e6), failure_reason="", job=jid, **{"job-status": "canceled"}, project=5, runner=RT)
+            return tr
+        tr.cmd("lychee --no-progress public/")
+        if kind == "429":
+            tr.line("[429] https://www.reddit.com/r/NixOS/ | Network error: Too Many Requests", "O")
+            tr.line("🔍 412 Total ✅ 411 OK 🚫 0 Errors 💤 1 Excluded (rate limited)", "O")
+        else:
+            tr.line("🔍 412 Total ✅ 412 OK 🚫 0 Errors", "O")
+        tr.section_end("step_script")
+        tr.info("Job succeeded")
+        runner_j(h, run, tr.t, "info", "Job succeeded", duration_s="%.6f" % ((tr.t - t) / 1e6), job=jid, project=5, runner=RT)
+        return tr
+
+    saved = {}
+    for i, t in enumerate(every(R, t0, t1, 900, 0.2)):
+        jid = 9000 + i
+        kind = "429" if i == 2 else "cancel" if i == 4 else "ok"
+        tr = job(t, jid, kind)
+        if kind != "ok" or i == 0:
+            saved[jid] = tr
+    for jid, tr in saved.items():
+        out(root, "node7/jobs/site-%d.log" % jid, tr.bytes())
+    j = Journal(h.export_bytes())
+    # node7 runs systemd 256, which prints +00:00 (emulated from this machine's systemd 252 output)
+    out(root, "node7/journal.short-iso", iso_offset_colon(j.render("short-iso", tz="UTC")))
+    j.close()
+    alog.sort(key=lambda x: x[0])
+    out(root, "node7/atticd.log", "".join(l + "\n" for _, l in alog))
+    E = Evidence(root)
+    names = sorted(saved)
+    for row in [("EXPECTED 401: anonymous uptime check", "node7/atticd.log", "status=401"),
+                ("EXPECTED 429: link checker rate-limited", "node7/jobs/site-%d.log" % names[1], "[429]"),
+                ("EXPECTED auto-cancel", "node7/jobs/site-%d.log" % names[2], "Job failed: canceled"),
+                ("runner: canceled", "node7/journal.short-iso", "job-status=canceled")]:
+        E.add(*row)
+    readme = """# %s: a quiet day (no failure incident)
+
+**Story.** `node7` (NixOS, systemd 256 so `short-iso` offsets read `+00:00`, zone UTC, clock 0.06 s
+behind) runs a Docker-executor runner for a static site and atticd (`NO_COLOR=1`, so plain tracing lines,
+`RUST_LOG=tower_http=debug`). Everything works: jobs substitute from `http://172.17.0.1:8083/site-cache`
+(the bridge address, correct from a container), an anonymous uptime check gets **401** every five
+minutes (private cache: expected), the link checker meets one **429** (expected, rate limited, job still
+succeeds), and one interruptible job is **auto-cancelled** by a newer pipeline (expected).
+
+## Files
+| file | format |
+| --- | --- |
+| `node7/journal.short-iso` | `journalctl -o short-iso`, systemd 256 style `+00:00` (emulated: the machine's 252 output with the offset colon added) |
+| `node7/atticd.log` | atticd stdout without ANSI (tracing Full format, `NO_COLOR`) |
+| `node7/jobs/site-*.log` | raw traces with FF_TIMESTAMPS |
+
+## Evidence (file:line)
+%s
+
+## What a correct analysis concludes
+**No failure incident.** Every error-looking line is expected: 401 from an unauthenticated GET of a
+private cache, 429 from a third-party site, an auto-cancelled interruptible job. Gaps: none to act on
+(all three are of the expected-vs-failure kind and resolve to *expected*). Fix order: empty. No secrets,
+no unparseable lines planted.
+""" % (name, E.table())
+    out(root, "README.md", readme)
+
+
+SETS = {"memcg": set_memcg, "diskfull": set_diskfull, "identity": set_identity, "oomd": set_oomd, "quiet": set_quiet}
 
 if __name__ == "__main__":
     for n in sys.argv[1:] or list(SETS):
