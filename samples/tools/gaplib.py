@@ -2,9 +2,8 @@
 
 Every sample set under samples/<name>/ is written by one make_<name>.py script in this folder, which
 imports this module. The scripts are deterministic (fixed seeds, no wall clock), so rerunning them
-reproduces the committed bytes, except where a real systemd tool adds its own random ids (the
-``__CURSOR``/seqnum id that ``systemd-journal-remote`` picks): those files are therefore committed,
-not regenerated in tests.
+reproduces the committed bytes: the one random id that ``systemd-journal-remote`` picks (the seqnum id
+in ``__SEQNUM_ID`` and the cursor's ``s=``) is replaced by a hash of the input export stream.
 
 Layouts follow /work/shared/reference/formats.md (quoted per function below). Journal files are made
 by the real tools: an export stream is written here, ``systemd-journal-remote`` turns it into a
@@ -229,7 +228,7 @@ class Journal:
         if not os.path.exists(JOURNAL_REMOTE):
             raise SystemExit("need %s: apt-get install -y systemd-journal-remote" % JOURNAL_REMOTE)
         self.dir = tempfile.mkdtemp(prefix="gaplog-journal-")
-        src = os.path.join(self.dir, "in.export")
+        src = self.src = os.path.join(self.dir, "in.export")
         with open(src, "wb") as fh:
             fh.write(export)
         self.path = os.path.join(self.dir, "sample.journal")
@@ -240,7 +239,38 @@ class Journal:
         env = dict(os.environ, TZ=tz, LANG="C.UTF-8", LC_ALL="C.UTF-8", SYSTEMD_COLORS="0", SYSTEMD_PAGER="")
         p = subprocess.run(["journalctl", "--file", self.path, "--no-pager", "-o", mode, *extra],
                            check=True, stdout=subprocess.PIPE, env=env)
-        return p.stdout
+        out = self._fixed_ids(p.stdout)
+        return self._stable_json(out) if mode == "json" else out
+
+    @staticmethod
+    def _stable_json(out):
+        """journalctl's JSON key order comes from the file's keyed hash table, which differs per file:
+        sort the keys (any order is valid output) after checking the re-serialisation is byte-exact."""
+        import json
+
+        res = []
+        for line in out.split(b"\n"):
+            if not line:
+                res.append(line)
+                continue
+            pairs = json.loads(line, object_pairs_hook=list)
+            enc = lambda kv: json.dumps(kv[0], ensure_ascii=False) + ":" + json.dumps(kv[1], ensure_ascii=False, separators=(",", ":"))
+            if ("{" + ",".join(map(enc, pairs)) + "}").encode() != line:
+                raise SystemExit("journalctl json line not reproducible by json.dumps: %r" % line[:200])
+            res.append(("{" + ",".join(map(enc, sorted(pairs))) + "}").encode())
+        return b"\n".join(res)
+
+    def _fixed_ids(self, out):
+        """systemd-journal-remote picks a random seqnum id (seen in __SEQNUM_ID and in the cursor's s=);
+        replace it with one derived from the content so reruns give the same bytes."""
+        import hashlib
+        import re
+
+        m = re.search(rb"s=([0-9a-f]{32});i=", out)
+        if not m:
+            return out
+        fixed = hashlib.sha256(open(self.src, "rb").read()).hexdigest()[:32].encode()
+        return out.replace(m.group(1), fixed)
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)

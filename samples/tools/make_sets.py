@@ -213,7 +213,7 @@ raises the limit, lowers `max-jobs`, resets and restarts the socket; jobs succee
 ## Files
 | file | format |
 | --- | --- |
-| `builder-02/journal.json` | `journalctl -o json` (real, systemd 252); kernel records have `_SOURCE_MONOTONIC_TIMESTAMP`; runner lines are logrus text inside MESSAGE |
+| `builder-02/journal.json` | `journalctl -o json` (real, systemd 252; keys then sorted, because journalctl's order depends on the file's hash key); kernel records have `_SOURCE_MONOTONIC_TIMESTAMP`; runner lines are logrus text inside MESSAGE |
 | `builder-02/dmesg-T.txt` | `dmesg -T` (ctime, local EST, repeated per line of a multi-line record) |
 | `builder-02/kern.log` | rsyslog traditional `Nov 14 08:05:12 builder-02 kernel: [ secs.usec] text`, rotated: starts 13:00 UTC |
 | `builder-02/gitlab-runner.log` | gitlab-runner `--log-format text` (logrus, `time="...-05:00"`) |

@@ -213,6 +213,9 @@ m = node1.mono(t_oom2)
 for i, (text, prio) in enumerate(oom2):
     kern.append((m + i * 11, text, prio))
     node1.kernel(m + i * 11, text, prio)
+    if text == "Mem-Info:":  # another CPU prints while the report is being written: interleaved, as in real dmesg
+        kern.append((m + i * 11 + 5, "docker0: port 2(veth5c1e0aa) entered disabled state", 6))
+        node1.kernel(m + i * 11 + 5, "docker0: port 2(veth5c1e0aa) entered disabled state", 6)
 U = [("UNIT", "gitlab-runner.service")]
 node1.log(t_oom2 + 70_000, n_sysd, "gitlab-runner.service: A process of this unit has been killed by the OOM killer.", prio=5, extra=U)
 node1.log(t_oom2 + 210_000, n_sysd, "gitlab-runner.service: Main process exited, code=killed, status=9/KILL", prio=5, extra=U)
@@ -341,7 +344,7 @@ node1.log(T(10, 13, 32), n_sysd, "Started gitlab-runner.service - Gitlab Runner.
 n_runner = Proc("gitlab-runner", 33104, uid=62011, unit="gitlab-runner.service")
 node1.new_invocation("gitlab-runner.service")
 runner_log(node1, n_runner, T(10, 13, 33), "info", "Configuration loaded", builds=0, max_builds=4)
-node1.log(T(10, 13, 34), n_runner, "Verifying runner... is valid                        runner=%s" % RUNNER_TOK)
+runner_log(node1, n_runner, T(10, 13, 34), "info", "Verifying runner... is valid", runner=RUNNER_TOK)
 
 # ------------------------------------------------------------------------------------------- atticd on node1 (+ atticd.log)
 attic_lines = []  # (t_true, text) as atticd printed them
@@ -681,6 +684,21 @@ write(os.path.join(ROOT, "node1", "store-repair.log"), "\n".join(rep) + "\n")
 print("wrote", ROOT)
 
 # ------------------------------------------------------------------------------------------- README
+def export_lengths_with_lf(path):
+    """Binary export fields whose 8-byte length holds an LF byte (they would shift naive line numbers)."""
+    import struct
+    data, i, bad = open(path, "rb").read(), 0, 0
+    while i < len(data):
+        j = data.index(b"\n", i)
+        if j > i and b"=" not in data[i:j]:
+            bad += b"\n" in data[j + 1:j + 9]
+            i = j + 10 + struct.unpack("<Q", data[j + 1:j + 9])[0]
+        else:
+            i = j + 1
+    return bad
+
+
+assert export_lengths_with_lf(os.path.join(ROOT, "node1", "journal.export")) == 0, "README's line-number note would be wrong"
 E = Evidence(ROOT)
 JX, DM, AL = "node1/journal.export", "node1/dmesg.txt", "node1/atticd.log"
 TJ, NR, SR = "thinkpad/journal.short-iso", "thinkpad/nixos-rebuild.log", "node1/store-repair.log"
@@ -693,6 +711,7 @@ for row in [
     ("OOM 1 summary", DM, "oom-kill:constraint=CONSTRAINT_NONE"),
     ("OOM 1 victim: the job's ghc", DM, "Killed process 187302 (ghc)"),
     ("job 4709 killed (runner log, binary MESSAGE)", JX, "exit code 137"),
+    ("OOM 2: a routine kernel line interleaved inside the report", DM, "docker0: port 2(veth5c1e0aa) entered disabled state"),
     ("OOM 2 victim: gitlab-runner", DM, "Killed process 2011 (gitlab-runner)"),
     ("systemd: runner OOM-killed", JX, "gitlab-runner.service: Failed with result 'oom-kill'."),
     ("operator stops etcd", JX, "systemctl stop etcd.service"),
@@ -752,8 +771,8 @@ for row in [
 
 readme = """# tale-2026-03-25: the outage of *Tale of a GitLab Job Pipeline*
 
-Made by `samples/tools/make_tale.py` (deterministic; the journal files get their cursor ids from
-`systemd-journal-remote`, so rerunning changes only `__CURSOR`/seqnum ids). Line numbers below count LF
+Made by `samples/tools/make_tale.py` (deterministic: rerunning it reproduces every byte; the seqnum id
+that `systemd-journal-remote` draws at random is replaced by a hash of the input). Line numbers below count LF
 bytes (binary journal fields can hold an LF in their 8-byte length; none here before a cited line).
 
 ## Hosts, files and clocks
@@ -781,7 +800,8 @@ NetworkManager, tailscaled, nix-daemon, dbus/wireplumber, iwlwifi, host-CI jobs 
 1. 08:31-08:53 etcd balloons (slow applies), kubelet reports `NodeHasInsufficientMemory` and evicts a pod.
 2. 08:52:14 global OOM: the kernel kills `ghc` of docker job 4709 (exit 137); 08:53:03 a second OOM kills
    `gitlab-runner` itself (`Failed with result 'oom-kill'`, restarted 10 s later). etcd (2.6 M pages) is
-   the hog but never the victim. 09:08 the operator stops etcd, caps it with `MemoryMax=3G`, restarts it.
+   the hog but never the victim. Inside the second report another CPU's `docker0: ... disabled state`
+   line is interleaved between `Mem-Info:` and the zone lines: it belongs to the timeline, not to the block. 09:08 the operator stops etcd, caps it with `MemoryMax=3G`, restarts it.
 3. 09:30 `nixos-rebuild-ng switch --target-host xameer@100.105.10.61` from thinkpad copies the closure over
    Tailscale. 09:36:41 activation on node1 stops units and at 09:36:43 restarts `tailscaled.service`; the
    SSH sessions carrying `nix copy` drop (`client_loop: send disconnect: Broken pipe`); node1's
