@@ -650,11 +650,11 @@ log += ["client_loop: send disconnect: Broken pipe", "Connection to %s closed by
         "Traceback (most recent call last):",
         "  File \"%s/bin/.nixos-rebuild-wrapped\", line 9, in <module>" % R.store("nixos-rebuild-ng-0.0.0"),
         "subprocess.CalledProcessError: Command '['nix', 'copy', '--to', '%s', '%s']' returned non-zero exit status 1." % (NODE_SSH, S["nixos-system-node1-25.05.20260325.e4f5a6b"]),
-        "$ # 09:44 second try",
+        "$ # 10:44 CET, second try",
         "$ nixos-rebuild-ng switch --flake .#node1 --target-host xameer@%s --build-host xameer@%s --use-remote-sudo --ask-sudo-password --impure -j 4" % (N1_TS_IP, N1_TS_IP),
         "[sudo] password for xameer: ", "building the system configuration...",
         "error: opening file '%s/bin/tailscaled': No such file or directory" % GHOST[0],
-        "$ # 09:58 after store-fix.py and nix-collect-garbage on node1",
+        "$ # 10:58 CET, after store-fix.py and nix-collect-garbage on node1",
         "$ nixos-rebuild-ng switch --flake .#node1 --target-host xameer@%s --build-host xameer@%s --use-remote-sudo --ask-sudo-password --impure -j 4" % (N1_TS_IP, N1_TS_IP),
         "[sudo] password for xameer: ", "building the system configuration...", "copying 38 paths..."]
 log += ["copying path '%s' to '%s'..." % (p, NODE_SSH) for p in GHOST[:3] + [copy_paths[-1]]]
@@ -780,7 +780,7 @@ bytes (binary journal fields can hold an LF in their 8-byte length; none here be
 | file | format | clock |
 | --- | --- | --- |
 | `thinkpad/journal.short-iso` | `journalctl -o short-iso` (systemd 252, `+0100`), rendered with `TZ=Europe/Berlin` | thinkpad, 0.18 s ahead of true time |
-| `thinkpad/nixos-rebuild.log` | terminal transcript of `nixos-rebuild-ng` (Nix output, SSH, Python traceback) | none (times below) |
+| `thinkpad/nixos-rebuild.log` | terminal transcript of `nixos-rebuild-ng` (Nix output, SSH, Python traceback) | none; the user's `# 10:44 CET` comments are local time |
 | `thinkpad/jobs/host-ci-4712.log` | raw GitLab trace, shell executor, runner 18.8 with FF_TIMESTAMPS (`...Z 00O `), ANSI, sections | thinkpad, UTC |
 | `node1/journal.export` | `journalctl -o export` of a real journal (made by systemd-journal-remote); ANSI messages are binary fields | node1, **40.312 s behind** |
 | `node1/dmesg.txt` | util-linux `dmesg` default `[ seconds.micros]` (kernel 6.12.19, boot 2026-03-20 07:12:03.481 node1 clock) | monotonic |
