@@ -664,6 +664,7 @@ def locate(path, needle, nth=1):
         pos = data.find(needle, pos + 1)
         if pos < 0:
             return 0
+    pos += len(needle) - len(needle.lstrip(b"\n"))  # a needle may start with "\n" to anchor a whole line
     return data.count(b"\n", 0, pos) + 1
 
 
