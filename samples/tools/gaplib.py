@@ -684,7 +684,7 @@ class Evidence:
     def table(self):
         out = ["| signal | where | text |", "| --- | --- | --- |"]
         for what, where, needle in self.rows:
-            n = needle.replace("|", "\\|").replace("\x1b", "ESC")
+            n = needle.strip("\n").replace("|", "\\|").replace("\x1b", "ESC").replace("\n", "\\n")
             out.append("| %s | `%s` | `%s` |" % (what, where, n[:110]))
         return "\n".join(out)
 
