@@ -539,13 +539,13 @@ t_runner = Proc("gitlab-runner", 1544, uid=62544, unit="gitlab-runner.service")
 t_nixd = Proc("nix-daemon", 1033, unit="nix-daemon.service")
 t_logind = Proc("systemd-logind", 901, unit="systemd-logind.service", transport="journal")
 t_tsync = Proc("systemd-timesyncd", 870, uid=154, unit="systemd-timesyncd.service", transport="journal")
-for t in every(START, END, 25, 0.5):
+for t in every(START, END, 14, 0.5):
     tp.log(t, t_nm, "<info>  [%d.%04d] device (wlp0s20f3): supplicant interface state: completed -> completed" % (tp.clock(t) // 1_000_000, R.randrange(10000)))
 for t in every(START, END, 45, 0.2):
     tp.log(t, tp_ts, "wgengine: Reconfig: configuring userspace WireGuard config (with 1/6 peers)")
 for t in every(START, END, 1800, 0.1):
     tp.log(t, t_tsync, "Contacted time server 185.125.190.57:123 (ntp.ubuntu.com).")
-for t in every(START, END, 40, 0.3):
+for t in every(START, END, 20, 0.3):
     tp.log(t, t_nixd, "accepted connection from pid %d, user xameer" % R.randrange(20000, 90000))
 for t in every(START, END, 3600, 0.05):
     tp.log(t, t_sysd, "Starting nix-gc.service - Nix Garbage Collector...", extra=[("UNIT", "nix-gc.service")])
@@ -554,7 +554,7 @@ for t in every(START, END, 180, 0.3):
     tp.kernel(tp.mono(t), "iwlwifi 0000:00:14.3: Unhandled alg: 0x707")
 t_wp = Proc("wireplumber", 2210, uid=1000, unit="user@1000.service", user_unit="wireplumber.service", slice_="user-1000.slice")
 t_dbus = Proc("dbus-daemon", 1960, uid=1000, unit="user@1000.service", user_unit="dbus.service", slice_="user-1000.slice")
-for t in every(START, END, 35, 0.5):
+for t in every(START, END, 20, 0.5):
     if R.random() < 0.5:
         tp.log(t, t_dbus, "[session uid=1000 pid=1960] Successfully activated service 'org.freedesktop.Notifications'")
     else:
