@@ -665,7 +665,8 @@ def locate(path, needle, nth=1):
         if pos < 0:
             return 0
     pos += len(needle) - len(needle.lstrip(b"\n"))  # a needle may start with "\n" to anchor a whole line
-    return data.count(b"\n", 0, pos) + 1
+    eol = b"\n" if b"\n" in data else b"\r"  # a CR-only file counts CR as its line end
+    return data.count(eol, 0, pos) + 1
 
 
 class Evidence:
