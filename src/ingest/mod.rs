@@ -135,7 +135,8 @@ pub struct Found {
     pub issue: Option<String>,
 }
 
-/// Expands inputs: files as given, folders recursively (sorted, hidden files included,
+/// Expands inputs: files as given, folders recursively (sorted; hidden files and markdown
+/// notes passed over, see [`is_documentation`];
 /// symlinks followed with loop detection), `-` as stdin.
 pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
     let mut out = Vec::new();
@@ -174,6 +175,7 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_dir() => {}
+                Ok(e) if is_documentation(e.path()) => {}
                 Ok(e) => {
                     let p = e.path();
                     let display = p.strip_prefix(base).unwrap_or(p).display().to_string();
@@ -206,6 +208,13 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
         }
     }
     out
+}
+
+/// Files a folder walk passes over: markdown notes (`README.md` beside saved logs) and
+/// hidden files (`.gitkeep`, editor swap files). Named on the command line, they are read.
+pub fn is_documentation(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('.') || name.ends_with(".md") || name.ends_with(".markdown")
 }
 
 /// Reads one found input into a source. Never fails: problems become issues.
@@ -285,6 +294,8 @@ mod tests {
         std::fs::create_dir(dir.path().join("b")).unwrap();
         std::fs::write(dir.path().join("b/z.log"), "z\n").unwrap();
         std::fs::write(dir.path().join("a.log"), "a\n").unwrap();
+        std::fs::write(dir.path().join("README.md"), "# notes\n").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "x\n").unwrap();
         let found = discover(&[dir.path().to_path_buf(), dir.path().join("nope")]);
         let names: Vec<_> = found
             .iter()
