@@ -1,0 +1,769 @@
+//! Stage 6, incidents: links the [`Signal`]s of stage 5 into incidents with the causal
+//! rules of `grammars/playbook.toml`, classifies each (gap, verdict, reasoning), and orders
+//! the fixes the evidence calls for.
+//!
+//! Grouping (union-find over signals): signals on one event; signals of one rule in one
+//! place (host, else source) closer than `group_window`; and every `[[link]]` with
+//! `merge = true` whose effect follows its cause within `within` seconds (minus
+//! `clock_tolerance` when the two are on different hosts, whose clocks may disagree).
+//! Links with `merge = false` make the effect's incident `caused_by` the cause's.
+//! Incidents get ids `I1`, `I2`... by start time. The fix plan is the topological order of
+//! the called fixes (`after`), ties broken by the time of each fix's first calling signal.
+
+pub mod unexplained;
+
+use crate::analysis::{Evidence, FixStep, Gap, Incident, SignalMark, Verdict};
+use crate::signals::grammar::{GrammarError, Raw, parse_gap};
+use crate::signals::{Catalog, Signal, same_place, unknown};
+use crate::timeline::Timeline;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Evidence lines kept per rule in one incident (the reasoning gives the full count).
+pub const MAX_EVIDENCE_PER_RULE: usize = 20;
+
+/// A compiled causal link.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// Id.
+    pub id: String,
+    /// Cause rule ids.
+    pub cause: Vec<String>,
+    /// Effect rule ids.
+    pub effect: Vec<String>,
+    /// Window, ns.
+    pub within_ns: i64,
+    /// Same host required.
+    pub same_host: bool,
+    /// Captures that must agree.
+    pub shared: Vec<String>,
+    /// Same incident, or caused_by.
+    pub merge: bool,
+    /// Why.
+    pub explanation: String,
+}
+
+/// A compiled fix.
+#[derive(Clone, Debug)]
+pub struct Fix {
+    /// Id.
+    pub id: String,
+    /// Action text.
+    pub action: String,
+    /// Commands.
+    pub commands: Vec<String>,
+    /// Calling rule ids.
+    pub signals: Vec<String>,
+    /// Gap filter.
+    pub gaps: Vec<Gap>,
+    /// Predecessors.
+    pub after: Vec<String>,
+}
+
+/// Links, fixes and settings.
+#[derive(Clone, Debug, Default)]
+pub struct Playbook {
+    /// Causal links.
+    pub links: Vec<Link>,
+    /// Fixes.
+    pub fixes: Vec<Fix>,
+    /// Clock tolerance across hosts, ns.
+    pub tolerance_ns: i64,
+    /// Same-rule grouping window, ns.
+    pub group_ns: i64,
+}
+
+impl Playbook {
+    /// Compiles the playbook part of a raw grammar, checking signal ids and `after` cycles.
+    pub fn compile(raw: &Raw, ids: &[&str], errs: &mut Vec<GrammarError>) -> Playbook {
+        let s = raw.settings.clone();
+        let mut pb = Playbook {
+            tolerance_ns: (s.as_ref().and_then(|s| s.clock_tolerance).unwrap_or(60.0) * 1e9) as i64,
+            group_ns: (s.as_ref().and_then(|s| s.group_window).unwrap_or(600.0) * 1e9) as i64,
+            ..Playbook::default()
+        };
+        let check =
+            |f: usize, v: &[toml::Spanned<String>], what: &str, errs: &mut Vec<GrammarError>| {
+                for x in v {
+                    if !ids.contains(&x.get_ref().as_str()) {
+                        errs.push(raw.err(
+                            f,
+                            x.span().into(),
+                            format!("{what}: {}", unknown(x.get_ref(), ids)),
+                        ));
+                    }
+                }
+            };
+        for (f, l) in &raw.links {
+            let id = l.id.get_ref();
+            check(*f, &l.cause, &format!("link `{id}`: cause"), errs);
+            check(*f, &l.effect, &format!("link `{id}`: effect"), errs);
+            if !(l.within > 0.0) {
+                errs.push(raw.err(
+                    *f,
+                    l.id.span().into(),
+                    format!("link `{id}`: `within` must be positive"),
+                ));
+            }
+            pb.links.push(Link {
+                id: id.clone(),
+                cause: l.cause.iter().map(|x| x.get_ref().clone()).collect(),
+                effect: l.effect.iter().map(|x| x.get_ref().clone()).collect(),
+                within_ns: (l.within * 1e9) as i64,
+                same_host: l.same_host.unwrap_or(true),
+                shared: l.shared.clone(),
+                merge: l.merge.unwrap_or(true),
+                explanation: l.explanation.clone(),
+            });
+        }
+        let fix_ids: Vec<&str> = raw
+            .fixes
+            .iter()
+            .map(|(_, x)| x.id.get_ref().as_str())
+            .collect();
+        for (f, x) in &raw.fixes {
+            let id = x.id.get_ref();
+            if !crate::signals::grammar::is_kebab(id) {
+                errs.push(raw.err(
+                    *f,
+                    x.id.span().into(),
+                    format!("fix id `{id}` is not kebab-case"),
+                ));
+            }
+            check(*f, &x.signals, &format!("fix `{id}`: signals"), errs);
+            let mut gaps = Vec::new();
+            for g in &x.gaps {
+                match parse_gap(g) {
+                    Ok(g) => gaps.push(g),
+                    Err(m) => {
+                        errs.push(raw.err(*f, x.id.span().into(), format!("fix `{id}`: {m}")))
+                    }
+                }
+            }
+            for a in &x.after {
+                if !fix_ids.contains(&a.get_ref().as_str()) {
+                    errs.push(raw.err(
+                        *f,
+                        a.span().into(),
+                        format!("fix `{id}`: after: unknown fix `{}`", a.get_ref()),
+                    ));
+                }
+            }
+            pb.fixes.push(Fix {
+                id: id.clone(),
+                action: x.action.clone(),
+                commands: x.commands.clone(),
+                signals: x.signals.iter().map(|s| s.get_ref().clone()).collect(),
+                gaps,
+                after: x.after.iter().map(|s| s.get_ref().clone()).collect(),
+            });
+        }
+        if let Some(cycle) = find_cycle(&pb.fixes) {
+            let (f, x) = raw
+                .fixes
+                .iter()
+                .find(|(_, x)| *x.id.get_ref() == cycle[0])
+                .expect("cycle members are fixes");
+            errs.push(raw.err(
+                *f,
+                x.id.span().into(),
+                format!("fix order has a cycle: {}", cycle.join(" -> ")),
+            ));
+        }
+        pb
+    }
+}
+
+/// A cycle in the `after` graph, as fix ids (first repeated at the end).
+fn find_cycle(fixes: &[Fix]) -> Option<Vec<String>> {
+    let idx: HashMap<&str, usize> = fixes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.id.as_str(), i))
+        .collect();
+    // 0 = unvisited, 1 = on stack, 2 = done
+    let mut state = vec![0u8; fixes.len()];
+    fn dfs(
+        i: usize,
+        fixes: &[Fix],
+        idx: &HashMap<&str, usize>,
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
+        state[i] = 1;
+        stack.push(i);
+        for a in &fixes[i].after {
+            let Some(&j) = idx.get(a.as_str()) else {
+                continue;
+            };
+            if state[j] == 1 {
+                let pos = stack.iter().position(|&k| k == j).unwrap_or(0);
+                let mut c: Vec<String> =
+                    stack[pos..].iter().map(|&k| fixes[k].id.clone()).collect();
+                c.push(fixes[j].id.clone());
+                return Some(c);
+            }
+            if state[j] == 0
+                && let Some(c) = dfs(j, fixes, idx, state, stack)
+            {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        state[i] = 2;
+        None
+    }
+    for i in 0..fixes.len() {
+        if state[i] == 0
+            && let Some(c) = dfs(i, fixes, &idx, &mut state, &mut Vec::new())
+        {
+            return Some(c);
+        }
+    }
+    None
+}
+
+struct Uf(Vec<usize>);
+impl Uf {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            // The smaller index (earlier signal) stays the representative: deterministic.
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            self.0[hi] = lo;
+        }
+    }
+}
+
+/// One applied link: (link index, cause signal, effect signal).
+type Edge = (usize, usize, usize);
+
+/// The result of correlation.
+#[derive(Clone, Debug, Default)]
+pub struct Correlated {
+    /// Incidents in id order.
+    pub incidents: Vec<Incident>,
+    /// The fix plan.
+    pub fix_order: Vec<FixStep>,
+    /// One mark per signal.
+    pub marks: Vec<SignalMark>,
+}
+
+fn rfc(t: Option<i64>) -> Option<String> {
+    t.map(crate::time::rfc3339)
+}
+
+fn excerpt(tl: &Timeline, s: &Signal) -> String {
+    let line = String::from_utf8_lossy(tl.first_line(s.ev))
+        .trim()
+        .to_string();
+    shorten(&line, 240)
+}
+
+/// Shortens to at most `n` characters, marking the cut with `…`.
+pub fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut o: String = s.chars().take(n.saturating_sub(1)).collect();
+        o.push('…');
+        o
+    }
+}
+
+/// Finds the applied links: for each effect signal, the nearest qualifying cause.
+fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
+    let pb = &cat.playbook;
+    let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in sigs.iter().enumerate() {
+        if s.time.is_some() {
+            by_rule
+                .entry(cat.rules[s.rule as usize].id.as_str())
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut edges = Vec::new();
+    for (li, l) in pb.links.iter().enumerate() {
+        let causes: Vec<usize> = {
+            let mut v: Vec<usize> = l
+                .cause
+                .iter()
+                .flat_map(|c| by_rule.get(c.as_str()).into_iter().flatten().copied())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        if causes.is_empty() {
+            continue;
+        }
+        let mut effects: Vec<usize> = l
+            .effect
+            .iter()
+            .flat_map(|c| by_rule.get(c.as_str()).into_iter().flatten().copied())
+            .collect();
+        effects.sort_unstable();
+        effects.dedup();
+        for &e in &effects {
+            let se = &sigs[e];
+            let te = se.time.unwrap_or_default();
+            let mut best: Option<(i64, usize)> = None;
+            for &c in &causes {
+                if c == e {
+                    continue;
+                }
+                let sc = &sigs[c];
+                let tc = sc.time.unwrap_or_default();
+                let same = same_place(sc, se);
+                if l.same_host && !same {
+                    continue;
+                }
+                // Different hosts: their clocks may disagree, so the effect may appear
+                // slightly before its cause.
+                let tol = if same { 0 } else { pb.tolerance_ns };
+                let dt = te - tc;
+                if dt < -tol || dt > l.within_ns + tol {
+                    continue;
+                }
+                if l.shared
+                    .iter()
+                    .any(|k| matches!((sc.capture(k), se.capture(k)), (Some(a), Some(b)) if a != b))
+                {
+                    continue;
+                }
+                let d = dt.abs();
+                if best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, c));
+                }
+            }
+            if let Some((_, c)) = best {
+                edges.push((li, c, e));
+            }
+        }
+    }
+    edges
+}
+
+/// Correlates signals into incidents and the fix plan.
+pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
+    let pb = &cat.playbook;
+    let n = sigs.len();
+    let mut uf = Uf((0..n).collect());
+    // Same event.
+    for i in 1..n {
+        if sigs[i].ev == sigs[i - 1].ev {
+            uf.union(i - 1, i);
+        }
+    }
+    // Same rule, same place, close in time (signals are in time order).
+    let mut last: HashMap<(u32, &str, u32), usize> = HashMap::new();
+    for (i, s) in sigs.iter().enumerate() {
+        let key = (
+            s.rule,
+            s.host.as_str(),
+            if s.host.is_empty() {
+                s.ev.source
+            } else {
+                u32::MAX
+            },
+        );
+        if let Some(&p) = last.get(&key) {
+            let close = match (sigs[p].time, s.time) {
+                (Some(a), Some(b)) => b - a <= pb.group_ns,
+                (None, None) => true,
+                _ => false,
+            };
+            if close && sigs[p].verdict == s.verdict {
+                uf.union(p, i);
+            }
+        }
+        last.insert(key, i);
+    }
+    let edges = link_edges(cat, sigs);
+    for &(li, c, e) in &edges {
+        if pb.links[li].merge {
+            uf.union(c, e);
+        }
+    }
+    // Groups, ordered by their earliest signal.
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        let r = uf.find(i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut glist: Vec<Vec<usize>> = groups.into_values().collect();
+    let start = |g: &Vec<usize>| {
+        g.iter()
+            .filter_map(|&i| sigs[i].time)
+            .min()
+            .unwrap_or(i64::MAX)
+    };
+    glist.sort_by_key(|g| (start(g), g[0]));
+    let mut group_of = vec![0usize; n];
+    for (gi, g) in glist.iter().enumerate() {
+        for &i in g {
+            group_of[i] = gi;
+        }
+    }
+    let id_of = |gi: usize| format!("I{}", gi + 1);
+    let mut incidents = Vec::new();
+    for (gi, g) in glist.iter().enumerate() {
+        incidents.push(build_incident(
+            cat, tl, sigs, g, &edges, &group_of, gi, &id_of,
+        ));
+    }
+    let marks = sigs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            s.time.map(|t| SignalMark {
+                rule: cat.rules[s.rule as usize].id.clone(),
+                time: t,
+                host: s.host.clone(),
+                incident: Some(id_of(group_of[i])),
+            })
+        })
+        .collect();
+    let fix_order = plan(cat, sigs, &glist, &incidents, &id_of);
+    for inc in &mut incidents {
+        inc.fixes.retain(|f| fix_order.iter().any(|s| s.id == *f));
+    }
+    Correlated {
+        incidents,
+        fix_order,
+        marks,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_incident(
+    cat: &Catalog,
+    tl: &Timeline,
+    sigs: &[Signal],
+    g: &[usize],
+    edges: &[Edge],
+    group_of: &[usize],
+    gi: usize,
+    id_of: &dyn Fn(usize) -> String,
+) -> Incident {
+    let pb = &cat.playbook;
+    let rule = |i: usize| &cat.rules[sigs[i].rule as usize];
+    let inside: BTreeSet<usize> = g.iter().copied().collect();
+    let internal: Vec<&Edge> = edges
+        .iter()
+        .filter(|(li, c, e)| pb.links[*li].merge && inside.contains(c) && inside.contains(e))
+        .collect();
+    // Root: the earliest signal that is no internal effect.
+    let effects: BTreeSet<usize> = internal.iter().map(|(_, _, e)| *e).collect();
+    let root = g
+        .iter()
+        .copied()
+        .filter(|i| !effects.contains(i))
+        .min_by_key(|&i| (sigs[i].time.unwrap_or(i64::MAX), i))
+        .unwrap_or(g[0]);
+    // Chain: root's rule, then rules reached through internal links (breadth first), then
+    // the rest in time order.
+    let mut chain_rules: Vec<u32> = vec![sigs[root].rule];
+    let mut frontier: Vec<u32> = vec![sigs[root].rule];
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for r in &frontier {
+            for (_, c, e) in &internal {
+                if sigs[*c].rule == *r && !chain_rules.contains(&sigs[*e].rule) {
+                    chain_rules.push(sigs[*e].rule);
+                    next.push(sigs[*e].rule);
+                }
+            }
+        }
+        frontier = next;
+    }
+    for &i in g {
+        if !chain_rules.contains(&sigs[i].rule) {
+            chain_rules.push(sigs[i].rule);
+        }
+    }
+    let verdict = if g.iter().any(|&i| sigs[i].verdict == Verdict::Failure) {
+        Verdict::Failure
+    } else {
+        Verdict::Expected
+    };
+    let gap = if sigs[root].gap != Gap::Unclassified {
+        sigs[root].gap
+    } else {
+        g.iter()
+            .map(|&i| sigs[i].gap)
+            .find(|x| *x != Gap::Unclassified)
+            .unwrap_or(Gap::Unclassified)
+    };
+    let times: Vec<i64> = g.iter().filter_map(|&i| sigs[i].time).collect();
+    let mut hosts: Vec<String> = g
+        .iter()
+        .map(|&i| sigs[i].host.clone())
+        .filter(|h| !h.is_empty())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    // Cross-incident causes.
+    let caused_by = edges
+        .iter()
+        .filter(|(li, c, e)| !pb.links[*li].merge && inside.contains(e) && group_of[*c] != gi)
+        .min_by_key(|(_, c, _)| (sigs[*c].time.unwrap_or(i64::MAX), *c))
+        .map(|(li, c, e)| (*li, *c, *e));
+    // Evidence (capped per rule) and counts.
+    let mut per_rule: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut evidence = Vec::new();
+    for &i in g {
+        let s = &sigs[i];
+        let k = per_rule.entry(s.rule).or_default();
+        *k += 1;
+        if *k <= MAX_EVIDENCE_PER_RULE {
+            evidence.push(Evidence {
+                rule: rule(i).id.clone(),
+                time: rfc(s.time),
+                host: s.host.clone(),
+                source: tl.path(s.ev).to_string(),
+                line: tl.event(s.ev).line,
+                excerpt: excerpt(tl, s),
+            });
+        }
+    }
+    let loc = |i: usize| {
+        format!(
+            "{}:{}{}",
+            tl.path(sigs[i].ev),
+            tl.event(sigs[i].ev).line,
+            sigs[i].time.map_or(String::new(), |t| format!(
+                " at {}",
+                crate::time::rfc3339(t)
+            ))
+        )
+    };
+    let rs = rule(root);
+    let root_cause = {
+        let mut s = rs.explain(&sigs[root].captures);
+        if let Some(n) = &sigs[root].note {
+            s = format!("{s} ({n})");
+        }
+        s
+    };
+    let mut why = Vec::new();
+    why.push(format!(
+        "Root: `{}` ({}) on {} — {}.",
+        rs.id,
+        loc(root),
+        if sigs[root].host.is_empty() {
+            "unknown host"
+        } else {
+            &sigs[root].host
+        },
+        root_cause.trim_end_matches('.')
+    ));
+    let mut seen_links = BTreeSet::new();
+    for (li, c, e) in &internal {
+        if !seen_links.insert((*li, sigs[*c].rule, sigs[*e].rule)) {
+            continue;
+        }
+        let l = &pb.links[*li];
+        let dt = (sigs[*e].time.unwrap_or(0) - sigs[*c].time.unwrap_or(0)) as f64 / 1e9;
+        why.push(format!(
+            "Link `{}`: `{}` ({}) -> `{}` ({}), {:+.1} s{} — {}.",
+            l.id,
+            rule(*c).id,
+            loc(*c),
+            rule(*e).id,
+            loc(*e),
+            dt,
+            if sigs[*c].host != sigs[*e].host
+                && !sigs[*c].host.is_empty()
+                && !sigs[*e].host.is_empty()
+            {
+                format!(", {} -> {}", sigs[*c].host, sigs[*e].host)
+            } else {
+                String::new()
+            },
+            l.explanation.trim_end_matches('.')
+        ));
+    }
+    if let Some((li, c, _)) = caused_by {
+        why.push(format!(
+            "Caused by {} through link `{}`: `{}` ({}) — {}.",
+            id_of(group_of[c]),
+            pb.links[li].id,
+            rule(c).id,
+            loc(c),
+            pb.links[li].explanation.trim_end_matches('.')
+        ));
+    }
+    for (r, count) in &per_rule {
+        let first = g
+            .iter()
+            .copied()
+            .find(|&i| sigs[i].rule == *r)
+            .unwrap_or(root);
+        let s = &sigs[first];
+        let ru = &cat.rules[*r as usize];
+        why.push(format!(
+            "`{}` matched {} event(s), first {}: {} / {}{}.",
+            ru.id,
+            count,
+            loc(first),
+            s.gap.as_str(),
+            s.verdict.as_str(),
+            match &s.note {
+                Some(n) => format!(" by context: {}", n.trim_end_matches('.')),
+                None => " by default".to_string(),
+            }
+        ));
+    }
+    why.push(match verdict {
+        Verdict::Failure => {
+            let f: Vec<&str> = g
+                .iter()
+                .filter(|&&i| sigs[i].verdict == Verdict::Failure)
+                .map(|&i| rule(i).id.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            format!("Verdict failure: {} is a failure.", f.join(", "))
+        }
+        Verdict::Expected => {
+            "Verdict expected: every signal here is expected behaviour.".to_string()
+        }
+    });
+    why.push(format!(
+        "Gap {}: from `{}`.",
+        gap.as_str(),
+        if sigs[root].gap == gap {
+            &rs.id
+        } else {
+            "the first classified signal"
+        }
+    ));
+    let chain: Vec<String> = chain_rules
+        .iter()
+        .map(|&r| cat.rules[r as usize].title.clone())
+        .collect();
+    let title = if chain.len() > 1 {
+        format!("{} → {}", chain[0], chain[chain.len() - 1])
+    } else {
+        chain[0].clone()
+    };
+    let mut fixes: Vec<String> = Vec::new();
+    if verdict == Verdict::Failure {
+        for f in &pb.fixes {
+            if g.iter().any(|&i| fix_called_by(f, cat, &sigs[i])) {
+                fixes.push(f.id.clone());
+            }
+        }
+    }
+    Incident {
+        id: id_of(gi),
+        title,
+        gap,
+        verdict,
+        root_cause,
+        start: rfc(times.iter().min().copied()),
+        end: rfc(times.iter().max().copied()),
+        hosts,
+        caused_by: caused_by.map(|(_, c, _)| id_of(group_of[c])),
+        reasoning: why.join("\n"),
+        chain,
+        evidence,
+        fixes,
+    }
+}
+
+fn fix_called_by(f: &Fix, cat: &Catalog, s: &Signal) -> bool {
+    f.signals
+        .iter()
+        .any(|x| *x == cat.rules[s.rule as usize].id)
+        && (f.gaps.is_empty() || f.gaps.contains(&s.gap))
+}
+
+/// The fix plan: fixes called by signals of failure incidents, in topological order of
+/// `after`, ties broken by the time of their first calling signal, then by id.
+fn plan(
+    cat: &Catalog,
+    sigs: &[Signal],
+    glist: &[Vec<usize>],
+    incidents: &[Incident],
+    id_of: &dyn Fn(usize) -> String,
+) -> Vec<FixStep> {
+    let fixes = &cat.playbook.fixes;
+    // fix index -> (first time, incidents)
+    let mut called: BTreeMap<usize, (i64, BTreeSet<usize>)> = BTreeMap::new();
+    for (gi, g) in glist.iter().enumerate() {
+        if incidents[gi].verdict != Verdict::Failure {
+            continue;
+        }
+        for &i in g {
+            for (fi, f) in fixes.iter().enumerate() {
+                if fix_called_by(f, cat, &sigs[i]) {
+                    let e = called.entry(fi).or_insert((i64::MAX, BTreeSet::new()));
+                    e.0 = e.0.min(sigs[i].time.unwrap_or(i64::MAX));
+                    e.1.insert(gi);
+                }
+            }
+        }
+    }
+    let idx: HashMap<&str, usize> = fixes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.id.as_str(), i))
+        .collect();
+    // Predecessors among called fixes, through uncalled ones too (a -> b -> c keeps a before c).
+    let preds = |fi: usize| -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<usize> = fixes[fi]
+            .after
+            .iter()
+            .filter_map(|a| idx.get(a.as_str()).copied())
+            .collect();
+        let mut seen = BTreeSet::new();
+        while let Some(p) = stack.pop() {
+            if !seen.insert(p) {
+                continue;
+            }
+            if called.contains_key(&p) {
+                out.insert(p);
+            } else {
+                stack.extend(
+                    fixes[p]
+                        .after
+                        .iter()
+                        .filter_map(|a| idx.get(a.as_str()).copied()),
+                );
+            }
+        }
+        out
+    };
+    let pre: BTreeMap<usize, BTreeSet<usize>> = called.keys().map(|&f| (f, preds(f))).collect();
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    let mut out = Vec::new();
+    while done.len() < called.len() {
+        let next = called
+            .iter()
+            .filter(|(f, _)| !done.contains(f) && pre[f].iter().all(|p| done.contains(p)))
+            .min_by_key(|(f, (t, _))| (*t, fixes[**f].id.clone()))
+            .map(|(f, _)| *f);
+        // The grammar is checked for cycles, so `next` exists; stop rather than loop if not.
+        let Some(f) = next else { break };
+        done.insert(f);
+        let fx = &fixes[f];
+        out.push(FixStep {
+            step: out.len() as u32 + 1,
+            id: fx.id.clone(),
+            action: fx.action.trim().to_string(),
+            commands: fx.commands.clone(),
+            incidents: called[&f].1.iter().map(|&g| id_of(g)).collect(),
+        });
+    }
+    out
+}
