@@ -10,9 +10,11 @@ pub mod analysis;
 pub mod clock;
 pub mod event;
 pub mod formats;
+pub mod incidents;
 pub mod ingest;
 pub mod lines;
 pub mod report;
+pub mod signals;
 pub mod text;
 pub mod time;
 pub mod timeline;
@@ -45,6 +47,9 @@ pub enum Error {
     /// The thread pool could not be built.
     #[error("thread pool: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),
+    /// A grammar file is invalid.
+    #[error("invalid grammar:\n{0}")]
+    Grammar(#[from] signals::grammar::GrammarErrors),
 }
 
 /// Analysis options.
@@ -59,6 +64,8 @@ pub struct Options {
     pub formats: Vec<(String, String)>,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// Grammar folders added to (and overriding) the embedded grammar, in order.
+    pub grammars: Vec<PathBuf>,
 }
 
 /// Runs ingest, parsing, clock alignment and the merge.
@@ -192,20 +199,33 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
 
 /// Runs the whole pipeline.
 pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline), Error> {
+    // Compile the grammar first: an invalid --grammars folder fails before any input is read.
+    let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
     let (tl, mut timings) = load(inputs, opts)?;
     let t = Instant::now();
     let sources = source_summaries(&tl);
     let activity = timeline::activity(&tl)?;
     timings.stages.push(("aggregate".into(), ms(t)));
-    let stats = stats(&tl, &sources);
+    let mut stats = stats(&tl, &sources);
+    let t = Instant::now();
+    let sigs = catalog.scan(&tl);
+    timings.stages.push(("signals".into(), ms(t)));
+    let t = Instant::now();
+    let found = incidents::correlate(&catalog, &tl, &sigs);
+    let unexplained = incidents::unexplained::mine(&tl, &sigs);
+    timings.stages.push(("incidents".into(), ms(t)));
+    stats.signals = sigs.len() as u64;
     let analysis = Analysis {
         schema: analysis::SCHEMA,
         generator: format!("gaplog {}", env!("CARGO_PKG_VERSION")),
         sources,
+        incidents: found.incidents,
+        fix_order: found.fix_order,
+        unexplained,
         stats,
         activity,
+        marks: found.marks,
         timings,
-        ..Analysis::default()
     };
     Ok((analysis, tl))
 }
