@@ -97,7 +97,7 @@ impl Playbook {
             let id = l.id.get_ref();
             check(*f, &l.cause, &format!("link `{id}`: cause"), errs);
             check(*f, &l.effect, &format!("link `{id}`: effect"), errs);
-            if !(l.within > 0.0) {
+            if l.within.is_nan() || l.within <= 0.0 {
                 errs.push(raw.err(
                     *f,
                     l.id.span().into(),
@@ -316,7 +316,8 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
             let te = se.time.unwrap_or_default();
             let mut best: Option<(i64, usize)> = None;
             for &c in &causes {
-                if c == e {
+                // Two rules on one line are one observation, not a cause and its effect.
+                if c == e || sigs[c].ev == se.ev {
                     continue;
                 }
                 let sc = &sigs[c];
@@ -460,13 +461,21 @@ fn build_incident(
         .iter()
         .filter(|(li, c, e)| pb.links[*li].merge && inside.contains(c) && inside.contains(e))
         .collect();
-    // Root: the earliest signal that is no internal effect.
+    // Root: the earliest signal that is no internal effect; on one instant a rule with a
+    // classified default gap is preferred to a generic (unclassified) one such as
+    // `job-failed`.
     let effects: BTreeSet<usize> = internal.iter().map(|(_, _, e)| *e).collect();
     let root = g
         .iter()
         .copied()
         .filter(|i| !effects.contains(i))
-        .min_by_key(|&i| (sigs[i].time.unwrap_or(i64::MAX), i))
+        .min_by_key(|&i| {
+            (
+                sigs[i].time.unwrap_or(i64::MAX),
+                rule(i).gap == Gap::Unclassified,
+                i,
+            )
+        })
         .unwrap_or(g[0]);
     // Chain: root's rule, then rules reached through internal links (breadth first), then
     // the rest in time order.
@@ -631,7 +640,11 @@ fn build_incident(
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            format!("Verdict failure: {} is a failure.", f.join(", "))
+            if f.len() == 1 {
+                format!("Verdict failure: `{}` is a failure.", f[0])
+            } else {
+                format!("Verdict failure: `{}` are failures.", f.join("`, `"))
+            }
         }
         Verdict::Expected => {
             "Verdict expected: every signal here is expected behaviour.".to_string()

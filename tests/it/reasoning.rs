@@ -1,1 +1,436 @@
+//! Reasoning on log sets that are not the story's: incidents, gaps, verdicts, causes and
+//! the fix order, from syslog-format fixtures (tests/fixtures/reasoning/) and from events
+//! built directly (job traces with an `executor` field, as the trace parser sets it).
 
+use gaplog::analysis::{Analysis, Gap, Incident, Verdict};
+use gaplog::event::{Atoms, ClockMethod, Event, Severity, Text};
+use gaplog::formats::{LineCounts, Parsed};
+use gaplog::ingest::Source;
+use gaplog::signals::Catalog;
+use gaplog::timeline::{SourceData, Timeline};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/reasoning"
+    ))
+    .join(name)
+}
+
+fn analyze(name: &str, year: Option<i32>) -> Analysis {
+    let mut o = gaplog::Options::default();
+    o.clock.year = year;
+    let (a, _) = gaplog::analyze(&[fixture(name)], &o).expect("analysis runs");
+    a
+}
+
+/// The rule ids of an incident's evidence, in first-seen order.
+fn rules(i: &Incident) -> Vec<&str> {
+    let mut v: Vec<&str> = Vec::new();
+    for e in &i.evidence {
+        if !v.contains(&e.rule.as_str()) {
+            v.push(&e.rule);
+        }
+    }
+    v
+}
+
+fn fix_ids(a: &Analysis) -> Vec<&str> {
+    a.fix_order.iter().map(|f| f.id.as_str()).collect()
+}
+
+fn find<'a>(a: &'a Analysis, rule: &str) -> &'a Incident {
+    a.incidents
+        .iter()
+        .find(|i| i.evidence.iter().any(|e| e.rule == rule))
+        .unwrap_or_else(|| panic!("no incident with {rule}: {}", gaplog::report::json(a)))
+}
+
+/// An activation over the tailnet cuts the copy: the client's clock is ~35 s behind, so
+/// the SSH drop is logged before the tailscaled restart that caused it.
+#[test]
+fn deploy_over_tailnet_chain_and_fix_order() {
+    let a = analyze("deploy-over-tailnet", None);
+    let ids: Vec<&str> = a.incidents.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["I1", "I2", "I3", "I4"]);
+    let store = &a.incidents[0];
+    assert_eq!(store.verdict, Verdict::Failure);
+    assert_eq!(store.gap, Gap::DeclaredVsOperational);
+    assert_eq!(store.hosts, ["edge2", "ws-anna"]);
+    assert_eq!(store.chain[0], "Activation restarted tailscaled");
+    for r in [
+        "tailscaled-restarted",
+        "ssh-connection-lost",
+        "nix-copy-interrupted",
+        "nix-store-path-missing",
+        "nix-db-foreign-key-failed",
+    ] {
+        assert!(
+            rules(store).contains(&r),
+            "{r} not in I1: {:?}",
+            rules(store)
+        );
+    }
+    assert!(
+        store
+            .reasoning
+            .contains("Link `tailscaled-restart-drops-ssh`"),
+        "{}",
+        store.reasoning
+    );
+    assert!(
+        store.reasoning.contains("-33.1 s, edge2 -> ws-anna"),
+        "{}",
+        store.reasoning
+    );
+    let secrets = find(&a, "secret-file-missing");
+    assert_eq!(secrets.caused_by.as_deref(), Some("I1"));
+    assert!(rules(secrets).contains(&"activation-units-failed"));
+    let runner = find(&a, "runner-token-invalid-header");
+    assert_eq!(runner.caused_by.as_deref(), Some(secrets.id.as_str()));
+    assert_eq!(runner.evidence.len(), 2, "retries are one incident");
+    let attic = find(&a, "attic-jwt-rejected");
+    assert_eq!(attic.caused_by.as_deref(), Some(secrets.id.as_str()));
+    assert_eq!(
+        fix_ids(&a),
+        [
+            "repair-nix-store",
+            "keep-tailnet-up-during-switch",
+            "rebuild-generation",
+            "fix-runner-token-newline",
+            "regenerate-attic-token"
+        ]
+    );
+    assert_eq!(a.fix_order[0].incidents, ["I1"]);
+    // Evidence carries file:line.
+    let e = &store.evidence[0];
+    assert_eq!((e.source.ends_with("ws-anna.log"), e.line), (true, 5));
+    assert!(a.unexplained.is_empty(), "{:?}", a.unexplained);
+    assert_eq!(a.stats.signals, 13);
+    assert_eq!(a.marks.len(), 13);
+}
+
+/// Memory pressure -> etcd OOM -> nix-daemon killed -> job fails, on one host (RFC 3164
+/// lines, year given), while an unrelated disk-full on another host at the same minute
+/// stays a separate incident.
+#[test]
+fn etcd_oom_chain_and_unrelated_disk_full() {
+    let a = analyze("etcd-oom", Some(2024));
+    assert_eq!(a.incidents.len(), 2, "{}", gaplog::report::json(&a));
+    let oom = &a.incidents[0];
+    assert_eq!(oom.hosts, ["k3s-lab"]);
+    assert_eq!(oom.evidence[0].rule, "kubelet-memory-pressure");
+    assert_eq!(oom.verdict, Verdict::Failure);
+    for r in [
+        "etcd-oom-killed",
+        "kernel-oom-kill",
+        "systemd-unit-oom-kill",
+        "nix-daemon-socket-unreachable",
+        "job-failed",
+    ] {
+        assert!(rules(oom).contains(&r), "{r}");
+    }
+    let disk = &a.incidents[1];
+    assert_eq!(disk.hosts, ["db-02"]);
+    assert_eq!(rules(disk), ["no-space-left-on-device"]);
+    assert_eq!(disk.caused_by, None);
+    assert_eq!(
+        fix_ids(&a),
+        [
+            "limit-etcd-memory",
+            "stop-memory-hogs",
+            "free-disk-space",
+            "restart-nix-daemon"
+        ]
+    );
+    assert_eq!(a.fix_order[2].incidents, ["I2"]);
+}
+
+/// The same atticd line (`status=401` on an anonymous-looking GET) is expected alone and a
+/// failure next to a rejected token; a 429 and an auto-cancelled job are expected too.
+#[test]
+fn same_401_expected_alone_failure_with_bad_token() {
+    let a = analyze("cache-401-contexts", None);
+    let summary: Vec<(&str, Verdict, Gap)> = a
+        .incidents
+        .iter()
+        .map(|i| (i.evidence[0].rule.as_str(), i.verdict, i.gap))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("cache-http-401", Verdict::Expected, Gap::ExpectedVsFailure),
+            (
+                "http-429-rate-limited",
+                Verdict::Expected,
+                Gap::ExpectedVsFailure
+            ),
+            (
+                "attic-jwt-rejected",
+                Verdict::Failure,
+                Gap::DeclaredVsOperational
+            ),
+            ("job-failed", Verdict::Expected, Gap::ExpectedVsFailure),
+        ]
+    );
+    let bad = &a.incidents[2];
+    assert_eq!(rules(bad), ["attic-jwt-rejected", "cache-http-401"]);
+    assert!(
+        bad.reasoning
+            .contains("`cache-http-401` matched 1 event(s)")
+            && bad
+                .reasoning
+                .contains("failure by context: the 401 comes with a rejected token"),
+        "{}",
+        bad.reasoning
+    );
+    assert!(a.incidents[0].reasoning.contains("expected by default"));
+    let cancel = &a.incidents[3];
+    assert_eq!(
+        cancel.chain[0],
+        "A job was cancelled because a newer commit auto-cancelled its pipeline"
+    );
+    assert_eq!(fix_ids(&a), ["regenerate-attic-token"]);
+    assert_eq!(a.fix_order[0].incidents, ["I3"]);
+}
+
+/// Routine noise yields no incident; the unexplained errors are one template.
+#[test]
+fn quiet_log_set_has_no_failure() {
+    let a = analyze("quiet", None);
+    assert!(a.incidents.is_empty(), "{}", gaplog::report::json(&a));
+    assert!(a.fix_order.is_empty());
+    assert_eq!(a.unexplained.len(), 1);
+    let u = &a.unexplained[0];
+    assert_eq!(u.template, "error: chunk <num> checksum mismatch, retrying");
+    assert_eq!(u.count, 3);
+    assert_eq!(u.first.as_deref(), Some("2026-06-01T06:03:00.000000Z"));
+    assert_eq!(u.example.line, 7);
+}
+
+#[test]
+fn analysis_is_deterministic_across_thread_counts() {
+    let run = |threads| {
+        let o = gaplog::Options {
+            threads: Some(threads),
+            ..Default::default()
+        };
+        let (mut a, _) = gaplog::analyze(
+            &[
+                fixture("deploy-over-tailnet"),
+                fixture("cache-401-contexts"),
+                fixture("quiet"),
+            ],
+            &o,
+        )
+        .unwrap();
+        a.timings = Default::default();
+        gaplog::report::json(&a)
+    };
+    assert_eq!(run(1), run(2));
+}
+
+// ---- events built directly: job traces with an executor field ------------------------------
+
+struct Ev<'a> {
+    t: i64,
+    host: &'a str,
+    unit: &'a str,
+    msg: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+}
+
+/// One source per host group: builds a timeline of exact-clocked events.
+fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
+    let data = sources
+        .iter()
+        .enumerate()
+        .map(|(si, (path, format, evs))| {
+            let mut atoms = Atoms::default();
+            let events = evs
+                .iter()
+                .enumerate()
+                .map(|(i, e)| Event {
+                    time: 1_769_000_000_000_000_000 + e.t * 1_000_000_000,
+                    clock: ClockMethod::Exact,
+                    source: si as u32,
+                    line: i as u32 + 1,
+                    end_line: i as u32 + 1,
+                    host: atoms.intern(e.host),
+                    unit: atoms.intern(e.unit),
+                    severity: Severity::Unknown,
+                    message: Text::Owned(e.msg.into()),
+                    fields: e
+                        .fields
+                        .iter()
+                        .map(|(k, v)| (atoms.intern(k), Text::Owned((*v).into())))
+                        .collect(),
+                    format: gaplog::formats::by_name(format).unwrap().0,
+                    ..Event::default()
+                })
+                .collect::<Vec<_>>();
+            let n = events.len() as u64;
+            SourceData {
+                src: Source::from_bytes(si as u32, *path, vec![b'\n'; n as usize]),
+                parsed: Parsed {
+                    format: Some(gaplog::formats::by_name(format).unwrap().0),
+                    atoms,
+                    events,
+                    counts: LineCounts::default(),
+                    unparsed_examples: Vec::new(),
+                    issues: Vec::new(),
+                },
+                clock_note: String::new(),
+            }
+        })
+        .collect();
+    Timeline::build(data)
+}
+
+fn reason(tl: &Timeline) -> (Vec<Incident>, Vec<String>) {
+    let cat = Catalog::embedded().unwrap();
+    let sigs = cat.scan(tl);
+    let c = gaplog::incidents::correlate(&cat, tl, &sigs);
+    (c.incidents, c.fix_order.into_iter().map(|f| f.id).collect())
+}
+
+const REFUSED: &str = "error: unable to download 'http://127.0.0.1:8083/blog-cache/nix-cache-info': Couldn't connect to server (7) Failed to connect to 127.0.0.1 port 8083 after 0 ms: Couldn't connect to server";
+
+/// The same refused connection to 127.0.0.1 is an identity problem in a Docker job and a
+/// service problem in a shell-executor job.
+#[test]
+fn loopback_refused_depends_on_executor() {
+    let docker = [("job", "5120"), ("executor", "docker")];
+    let shell = [("job", "5121"), ("executor", "shell")];
+    let tl = timeline(&[
+        (
+            "blog/job-5120.log",
+            "gitlab-trace",
+            &[Ev {
+                t: 0,
+                host: "",
+                unit: "",
+                msg: REFUSED,
+                fields: &docker,
+            }],
+        ),
+        (
+            "host/job-5121.log",
+            "gitlab-trace",
+            &[Ev {
+                t: 3600,
+                host: "",
+                unit: "",
+                msg: REFUSED,
+                fields: &shell,
+            }],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 2);
+    assert_eq!(inc[0].gap, Gap::IdentityVsAddress);
+    assert!(
+        inc[0]
+            .reasoning
+            .contains("127.0.0.1 is the container itself"),
+        "{}",
+        inc[0].reasoning
+    );
+    assert!(
+        inc[0].root_cause.contains("127.0.0.1:8083"),
+        "{}",
+        inc[0].root_cause
+    );
+    assert_eq!(inc[1].gap, Gap::DeclaredVsOperational);
+    assert_eq!(
+        fixes,
+        ["use-bridge-address-for-cache", "start-cache-service"]
+    );
+}
+
+/// A push with `|| true` is fine for attic (expected) but not for cachix, whose hidden
+/// failure starves a later job (caused_by across incidents).
+#[test]
+fn masked_cachix_push_causes_later_substitution_failure() {
+    let f = [("job", "77"), ("executor", "docker")];
+    let tl = timeline(&[(
+        "ci/jobs.log",
+        "gitlab-trace",
+        &[
+            Ev {
+                t: 0,
+                host: "",
+                unit: "",
+                msg: "$ nix path-info --recursive .#blog | xargs attic push blog-cache || true",
+                fields: &f,
+            },
+            Ev {
+                t: 5,
+                host: "",
+                unit: "",
+                msg: "$ nix path-info --recursive .#blog | cachix push -j 2 blog || true",
+                fields: &f,
+            },
+            Ev {
+                t: 9000,
+                host: "",
+                unit: "",
+                msg: "error: path '/nix/store/1m3xq6f0q2r4c6p4g8f7k2h5z0b9n1v3-ghc-9.6.6' is required, but there is no substituter that can build it",
+                fields: &f,
+            },
+        ],
+    )]);
+    let (inc, fixes) = reason(&tl);
+    let v: Vec<(Verdict, Option<&str>)> = inc
+        .iter()
+        .map(|i| (i.verdict, i.caused_by.as_deref()))
+        .collect();
+    assert_eq!(
+        v,
+        [
+            (Verdict::Expected, None),
+            (Verdict::Failure, None),
+            (Verdict::Failure, Some("I2"))
+        ],
+        "{inc:#?}"
+    );
+    assert_eq!(fixes, ["drop-or-true-from-primary-push"]);
+}
+
+/// Across hosts, an effect logged more than the clock tolerance before its cause is not
+/// linked; within it, it is.
+#[test]
+fn clock_tolerance_bounds_cross_host_links() {
+    let run = |skew: i64| {
+        let tl = timeline(&[
+            (
+                "a.log",
+                "syslog",
+                &[Ev {
+                    t: 100,
+                    host: "node",
+                    unit: "systemd",
+                    msg: "tailscaled.service: Deactivated successfully.",
+                    fields: &[],
+                }],
+            ),
+            (
+                "b.log",
+                "syslog",
+                &[Ev {
+                    t: 100 + skew,
+                    host: "laptop",
+                    unit: "ssh",
+                    msg: "Connection to 100.64.0.9 closed by remote host.",
+                    fields: &[],
+                }],
+            ),
+        ]);
+        reason(&tl).0.len()
+    };
+    assert_eq!(run(-80), 1, "80 s early is clock disagreement");
+    assert_eq!(run(-100), 2, "100 s early is not the restart's effect");
+    assert_eq!(run(200), 1, "within the link's 120 s + tolerance");
+    assert_eq!(run(400), 2);
+}
