@@ -127,6 +127,25 @@ pub struct Catalog {
     pub playbook: crate::incidents::Playbook,
 }
 
+/// A rule as `gaplog rules` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RuleSummary {
+    /// Id.
+    pub id: String,
+    /// Default gap.
+    pub gap: Gap,
+    /// Default verdict.
+    pub verdict: Verdict,
+    /// Severity word.
+    pub severity: String,
+    /// Title.
+    pub title: String,
+    /// Explanation template.
+    pub explanation: String,
+    /// Grammar file.
+    pub file: String,
+}
+
 /// One matched signal.
 #[derive(Clone, Debug)]
 pub struct Signal {
@@ -422,6 +441,22 @@ impl Catalog {
             lit_rules,
             playbook,
         })
+    }
+
+    /// The catalog as listed by `gaplog rules`, in grammar order.
+    pub fn listing(&self) -> Vec<RuleSummary> {
+        self.rules
+            .iter()
+            .map(|r| RuleSummary {
+                id: r.id.clone(),
+                gap: r.gap,
+                verdict: r.verdict,
+                severity: r.severity.clone(),
+                title: r.title.clone(),
+                explanation: r.explanation.clone(),
+                file: r.file.clone(),
+            })
+            .collect()
     }
 
     /// The index of rule `id`.

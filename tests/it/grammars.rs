@@ -310,3 +310,71 @@ fn docs_match_the_schema() {
     std::fs::write(dir.path().join("sample.toml"), code).unwrap();
     check_dir(dir.path()).unwrap_or_else(|e| panic!("docs sample rule is invalid:\n{e}"));
 }
+
+fn gaplog(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gaplog"))
+        .args(args)
+        .output()
+        .expect("run gaplog");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_rules_lists_the_catalog() {
+    let (code, out, _) = gaplog(&["rules"]);
+    assert_eq!(code, 0);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("cache-http-401 "))
+        .expect("listed");
+    assert!(
+        line.contains("expected-vs-failure")
+            && line.contains("expected")
+            && line.ends_with("The cache answered 401 Unauthorized"),
+        "{line}"
+    );
+    assert_eq!(out.lines().count(), catalog().rules.len());
+    let (code, out, _) = gaplog(&["rules", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rules"][0]["id"], "kernel-oom-kill");
+    assert_eq!(v["rules"][0]["gap"], "declared-vs-operational");
+    assert!(
+        out.find("\"id\"").unwrap() < out.find("\"gap\"").unwrap(),
+        "documented key order"
+    );
+}
+
+#[test]
+fn cli_rules_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("demo.toml"), GOOD_RULE).unwrap();
+    let d = dir.path().display().to_string();
+    let (code, out, _) = gaplog(&["rules", "--check", &d]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("{d}: ok (")), "{out}");
+    std::fs::write(
+        dir.path().join("demo.toml"),
+        GOOD_RULE.replace("title = \"Demo\"", "titel = \"Demo\""),
+    )
+    .unwrap();
+    let (code, out, err) = gaplog(&["rules", "--check", &d]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "{d}/demo.toml:3: unknown field `titel`, expected one of `id`, `title`, `formats`, `units`, `literals`, `regex`, `gap`, `verdict`, `severity`, `explanation`, `examples`, `counterexamples`, `captures`, `when`"
+        )
+    );
+    // analyze refuses an invalid --grammars folder before reading inputs: exit 2.
+    let (code, _, err) = gaplog(&["analyze", "--grammars", &d, "/nonexistent"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("invalid grammar") && err.contains("demo.toml:3: unknown field `titel`"),
+        "{err}"
+    );
+}
