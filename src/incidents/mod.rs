@@ -780,3 +780,38 @@ fn plan(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(id: &str, after: &[&str]) -> Fix {
+        Fix {
+            id: id.into(),
+            action: String::new(),
+            commands: Vec::new(),
+            signals: Vec::new(),
+            gaps: Vec::new(),
+            after: after.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn cycles_are_found_and_reported_in_order() {
+        assert_eq!(find_cycle(&[fix("a", &[]), fix("b", &["a"])]), None);
+        assert_eq!(
+            find_cycle(&[fix("a", &["c"]), fix("b", &["a"]), fix("c", &["b"])]),
+            Some(vec!["a".into(), "c".into(), "b".into(), "a".into()])
+        );
+        assert_eq!(
+            find_cycle(&[fix("a", &["a"])]),
+            Some(vec!["a".into(), "a".into()])
+        );
+    }
+
+    #[test]
+    fn shorten_marks_the_cut() {
+        assert_eq!(shorten("abcdef", 10), "abcdef");
+        assert_eq!(shorten("abcdef", 4), "abc…");
+    }
+}

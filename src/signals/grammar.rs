@@ -394,3 +394,53 @@ pub fn is_kebab(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_from_offsets() {
+        let t = "a\nbb\nccc";
+        assert_eq!(line_of(t, 0), 1);
+        assert_eq!(line_of(t, 2), 2);
+        assert_eq!(line_of(t, 5), 3);
+        assert_eq!(line_of(t, 999), 3);
+    }
+
+    #[test]
+    fn kebab_case_ids() {
+        assert!(is_kebab("kernel-oom-kill"));
+        assert!(is_kebab("http-429-rate-limited"));
+        for bad in ["", "-a", "a-", "a--b", "Kernel", "a_b", "a b"] {
+            assert!(!is_kebab(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_later_file_replaces_a_rule_by_id() {
+        let rule = |title: &str| {
+            format!(
+                "[[rule]]\nid = \"x-y\"\ntitle = \"{title}\"\nliterals = [\"a\"]\nregex = 'a'\ngap = \"unclassified\"\n\
+                 verdict = \"failure\"\nseverity = \"err\"\nexplanation = \"e\"\nexamples = [\"a\"]\n"
+            )
+        };
+        let mut raw = Raw::default();
+        raw.add("one.toml", rule("first"), false).unwrap();
+        raw.add("two.toml", rule("second"), false).unwrap();
+        assert_eq!(raw.rules.len(), 1);
+        assert_eq!(raw.rules[0].1.title, "second");
+        assert_eq!(raw.files[raw.rules[0].0].0, "two.toml");
+    }
+
+    #[test]
+    fn missing_required_field_is_located() {
+        let mut raw = Raw::default();
+        let e = raw
+            .add("f.toml", "\n[[rule]]\nid = \"x\"\n".to_string(), false)
+            .unwrap_err();
+        assert_eq!(e.file, "f.toml");
+        assert_eq!(e.line, 2);
+        assert_eq!(e.message, "missing field `title`");
+    }
+}

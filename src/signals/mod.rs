@@ -532,11 +532,19 @@ impl Catalog {
     /// Applies each rule's `when` list: the first condition that holds sets gap, verdict
     /// and note.
     fn apply_context(&self, tl: &Timeline, sigs: &mut [Signal]) {
+        // Signals by rule id, for `near` (each list is in time order).
+        let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in sigs.iter().enumerate() {
+            by_rule
+                .entry(self.rules[s.rule as usize].id.as_str())
+                .or_default()
+                .push(i);
+        }
         let mut updates: Vec<(usize, &When)> = Vec::new();
         for (i, s) in sigs.iter().enumerate() {
             let rule = &self.rules[s.rule as usize];
             for w in &rule.when {
-                if self.holds(tl, sigs, i, w) {
+                if self.holds(tl, sigs, &by_rule, i, w) {
                     updates.push((i, w));
                     break;
                 }
@@ -554,7 +562,14 @@ impl Catalog {
         }
     }
 
-    fn holds(&self, tl: &Timeline, sigs: &[Signal], i: usize, w: &When) -> bool {
+    fn holds(
+        &self,
+        tl: &Timeline,
+        sigs: &[Signal],
+        by_rule: &HashMap<&str, Vec<usize>>,
+        i: usize,
+        w: &When,
+    ) -> bool {
         let s = &sigs[i];
         for (k, re) in &w.fields {
             match tl.field(s.ev, k) {
@@ -570,11 +585,15 @@ impl Catalog {
         }
         if !w.near.is_empty() {
             let Some(t) = s.time else { return false };
-            let found = sigs.iter().enumerate().any(|(j, o)| {
-                j != i
-                    && w.near.iter().any(|n| *n == self.rules[o.rule as usize].id)
-                    && same_place(s, o)
-                    && o.time.is_some_and(|u| (u - t).abs() <= w.within_ns)
+            let found = w.near.iter().any(|n| {
+                by_rule.get(n.as_str()).is_some_and(|list| {
+                    list.iter().any(|&j| {
+                        let o = &sigs[j];
+                        j != i
+                            && same_place(s, o)
+                            && o.time.is_some_and(|u| (u - t).abs() <= w.within_ns)
+                    })
+                })
             });
             if !found {
                 return false;
@@ -602,5 +621,72 @@ pub fn unknown(name: &str, ids: &[&str]) -> String {
     match best {
         Some((d, n)) if d <= 4 => format!("unknown signal `{name}`, did you mean `{n}`?"),
         _ => format!("unknown signal `{name}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiled once: a debug-build compile of the whole catalog takes a while.
+    fn cat() -> &'static Catalog {
+        static C: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        C.get_or_init(|| Catalog::embedded().expect("embedded grammar compiles"))
+    }
+
+    #[test]
+    fn prefilter_selects_only_rules_whose_literal_occurs() {
+        let c = cat();
+        assert!(c.candidates(b"Started Session 3 of User ops.").is_empty());
+        let k = c.rule_index("kernel-oom-kill").unwrap() as u32;
+        // ASCII case-insensitive literals, overlapping matches all reported.
+        let cands = c.candidates(b"OUT OF MEMORY: KILLED PROCESS 1 (x)");
+        assert!(cands.contains(&k));
+        assert!(cands.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+    }
+
+    #[test]
+    fn unit_filter_admits_suffixed_units() {
+        let c = cat();
+        let r = &c.rules[c.rule_index("systemd-unit-oom-kill").unwrap()];
+        assert!(r.unit_ok("systemd"));
+        assert!(r.unit_ok("systemd.service") || !r.units.is_empty());
+        assert!(!r.unit_ok("systemdx"));
+        assert!(!r.unit_ok("kernel"));
+    }
+
+    #[test]
+    fn explanation_substitutes_captures() {
+        let c = cat();
+        let r = &c.rules[c.rule_index("kernel-oom-kill").unwrap()];
+        let caps = r
+            .matches(b"Out of memory: Killed process 77 (etcd) total-vm:1kB")
+            .unwrap();
+        assert_eq!(
+            r.explain(&caps),
+            "the host ran out of memory and the kernel killed etcd (pid 77); what Nix declared no longer runs"
+        );
+    }
+
+    #[test]
+    fn unknown_hints() {
+        assert_eq!(
+            unknown("job-faild", &["job-failed", "kernel-oom-kill"]),
+            "unknown signal `job-faild`, did you mean `job-failed`?"
+        );
+        assert_eq!(
+            unknown("zzzzzzzzzzzz", &["job-failed"]),
+            "unknown signal `zzzzzzzzzzzz`"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matching_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let c = cat();
+            for r in c.candidates(&bytes) {
+                let _ = c.rules[r as usize].matches(&bytes);
+            }
+        }
     }
 }
