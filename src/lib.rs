@@ -212,8 +212,10 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline
     timings.stages.push(("signals".into(), ms(t)));
     let t = Instant::now();
     let found = incidents::correlate(&catalog, &tl, &sigs);
-    let unexplained = incidents::unexplained::mine(&tl, &sigs);
     timings.stages.push(("incidents".into(), ms(t)));
+    let t = Instant::now();
+    let unexplained = incidents::unexplained::mine(&tl, &sigs);
+    timings.stages.push(("unexplained".into(), ms(t)));
     stats.signals = sigs.len() as u64;
     let analysis = Analysis {
         schema: analysis::SCHEMA,
