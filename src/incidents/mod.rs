@@ -311,11 +311,16 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
             .collect();
         effects.sort_unstable();
         effects.dedup();
+        // Signals are in time order, so `causes` is sorted by time: only the causes in
+        // [te - within - tolerance, te + tolerance] need a look.
+        let ctime = |c: usize| sigs[c].time.unwrap_or_default();
         for &e in &effects {
             let se = &sigs[e];
             let te = se.time.unwrap_or_default();
             let mut best: Option<(i64, usize)> = None;
-            for &c in &causes {
+            let lo = causes.partition_point(|&c| ctime(c) < te - l.within_ns - pb.tolerance_ns);
+            let hi = causes.partition_point(|&c| ctime(c) <= te + pb.tolerance_ns);
+            for &c in &causes[lo..hi.max(lo)] {
                 // Two rules on one line are one observation, not a cause and its effect.
                 if c == e || sigs[c].ev == se.ev {
                     continue;

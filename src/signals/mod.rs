@@ -424,8 +424,11 @@ impl Catalog {
                 }
             }
         }
+        // A DFA: the literal set is small (a few hundred states), and every event's message
+        // goes through it once.
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .build(&lits)
             .map_err(|e| {
