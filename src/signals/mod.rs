@@ -18,6 +18,10 @@ use rayon::prelude::*;
 use regex::bytes::Regex;
 use std::collections::HashMap;
 
+/// Structured fields matched together with the message (as ` key=value`), for parsers
+/// that split them out of the text (logrus JSON `status`, `error`).
+pub const MATCHED_FIELDS: &[&str] = &["status", "error", "err", "reason", "failure_reason"];
+
 /// One compiled context condition.
 #[derive(Clone, Debug)]
 pub struct When {
@@ -483,22 +487,58 @@ impl Catalog {
 
     /// Scans the timeline; returns signals in timeline order with context applied.
     pub fn scan(&self, tl: &Timeline) -> Vec<Signal> {
+        // Per source, the atoms of the structured fields matched along with the message.
+        let extra: Vec<Vec<crate::event::Atom>> = (0..tl.sources.len())
+            .map(|s| {
+                let atoms = tl.atoms(s as u32);
+                MATCHED_FIELDS
+                    .iter()
+                    .filter_map(|f| atoms.find(f))
+                    .collect()
+            })
+            .collect();
         let mut sigs: Vec<Signal> = tl
             .order
             .par_chunks(4096)
-            .flat_map_iter(|chunk| chunk.iter().flat_map(|&r| self.scan_event(tl, r)))
+            .flat_map_iter(|chunk| {
+                chunk
+                    .iter()
+                    .flat_map(|&r| self.scan_event(tl, r, &extra[r.source as usize]))
+            })
             .collect();
         self.apply_context(tl, &mut sigs);
         sigs
     }
 
-    fn scan_event(&self, tl: &Timeline, r: EvRef) -> Vec<Signal> {
-        let msg = tl.message_bytes(r);
+    fn scan_event(&self, tl: &Timeline, r: EvRef, extra: &[crate::event::Atom]) -> Vec<Signal> {
+        let e = tl.event(r);
+        let mut msg = std::borrow::Cow::Borrowed(tl.message_bytes(r));
+        // Parsers that split structured logs (logrus JSON, journal fields) leave `status=`
+        // or `error=` out of the message; rules are written against the text form, so such
+        // fields are appended as ` key=value` (an allocation only for those events).
+        if !extra.is_empty() && e.fields.iter().any(|(k, _)| extra.contains(k)) {
+            let bytes = tl.bytes(r.source);
+            let atoms = tl.atoms(r.source);
+            let mut owned = msg.into_owned();
+            for (k, v) in e.fields.iter().filter(|(k, _)| extra.contains(k)) {
+                let v = v.bytes(bytes);
+                // Skip fields the message already carries in text form.
+                let key = atoms.get(*k);
+                if memchr::memmem::find(&owned, format!("{key}=").as_bytes()).is_some() {
+                    continue;
+                }
+                owned.push(b' ');
+                owned.extend_from_slice(key.as_bytes());
+                owned.push(b'=');
+                owned.extend_from_slice(v);
+            }
+            msg = std::borrow::Cow::Owned(owned);
+        }
+        let msg: &[u8] = &msg;
         let cands = self.candidates(msg);
         if cands.is_empty() {
             return Vec::new();
         }
-        let e = tl.event(r);
         let unit = tl.unit(r);
         let fmt = crate::formats::name_of(e.format);
         let inner = e.inner.map(crate::formats::name_of);

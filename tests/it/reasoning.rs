@@ -434,3 +434,51 @@ fn clock_tolerance_bounds_cross_host_links() {
     assert_eq!(run(200), 1, "within the link's 120 s + tolerance");
     assert_eq!(run(400), 2);
 }
+
+/// A logrus JSON runner line keeps `status` out of the message; the status field still
+/// decides whether "Checking for jobs... failed" is a token rejection.
+#[test]
+fn runner_status_field_is_matched_with_the_message() {
+    let denied = [
+        (
+            "status",
+            "POST https://gitlab.com/api/v4/jobs/request: 401 Unauthorized",
+        ),
+        ("runner", "t9Wkyj-HG"),
+    ];
+    let flaky = [
+        (
+            "status",
+            "POST https://gitlab.com/api/v4/jobs/request: 502 Bad Gateway",
+        ),
+        ("runner", "t9Wkyj-HG"),
+    ];
+    let tl = timeline(&[(
+        "runner.json",
+        "gitlab-runner",
+        &[
+            Ev {
+                t: 0,
+                host: "ci1",
+                unit: "gitlab-runner",
+                msg: "Checking for jobs... failed",
+                fields: &flaky,
+            },
+            Ev {
+                t: 5000,
+                host: "ci1",
+                unit: "gitlab-runner",
+                msg: "Checking for jobs... failed",
+                fields: &denied,
+            },
+        ],
+    )]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 1, "{inc:#?}");
+    assert_eq!(inc[0].evidence[0].line, 2);
+    assert_eq!(
+        inc[0].evidence[0].excerpt, "Checking for jobs... failed",
+        "evidence shows the line as logged"
+    );
+    assert_eq!(fixes, ["reregister-runner"]);
+}
