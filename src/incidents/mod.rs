@@ -259,11 +259,18 @@ fn rfc(t: Option<i64>) -> Option<String> {
     t.map(crate::time::rfc3339)
 }
 
-fn excerpt(tl: &Timeline, s: &Signal) -> String {
-    let line = String::from_utf8_lossy(tl.first_line(s.ev))
-        .trim()
-        .to_string();
-    shorten(&line, 240)
+/// The physical line and text of the message line where the signal matched (an OOM block
+/// is one event; its evidence is the `Killed process` line, not the block's first line).
+fn matched_line(tl: &Timeline, s: &Signal) -> (u32, String) {
+    let msg = tl.message_bytes(s.ev);
+    let at = (s.at as usize).min(msg.len());
+    let start = memchr::memrchr(b'\n', &msg[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &msg[at..]).map_or(msg.len(), |i| at + i);
+    let ev = tl.event(s.ev);
+    let line = (ev.line + memchr::memchr_iter(b'\n', &msg[..start]).count() as u32)
+        .min(ev.end_line.max(ev.line));
+    let text = String::from_utf8_lossy(&msg[start..end]).trim().to_string();
+    (line, shorten(&text, 240))
 }
 
 /// Shortens to at most `n` characters, marking the cut with `…`.
@@ -538,13 +545,14 @@ fn build_incident(
         let k = per_rule.entry(s.rule).or_default();
         *k += 1;
         if *k <= MAX_EVIDENCE_PER_RULE {
+            let (line, excerpt) = matched_line(tl, s);
             evidence.push(Evidence {
                 rule: rule(i).id.clone(),
                 time: rfc(s.time),
                 host: s.host.clone(),
                 source: tl.path(s.ev).to_string(),
-                line: tl.event(s.ev).line,
-                excerpt: excerpt(tl, s),
+                line,
+                excerpt,
             });
         }
     }

@@ -80,8 +80,14 @@ impl Rule {
     /// Matches `msg` against the rule's regexes; returns the captures of the first that
     /// matches (name, value), or `None`.
     pub fn matches(&self, msg: &[u8]) -> Option<Vec<(String, String)>> {
+        self.matches_at(msg).map(|(_, c)| c)
+    }
+
+    /// As [`Rule::matches`], with the byte offset where the match starts.
+    pub fn matches_at(&self, msg: &[u8]) -> Option<(usize, Vec<(String, String)>)> {
         for re in &self.regexes {
             if let Some(c) = re.captures(msg) {
+                let at = c.get(0).map_or(0, |m| m.start());
                 let mut out = Vec::new();
                 for name in re.capture_names().flatten() {
                     if let Some(m) = c.name(name) {
@@ -91,7 +97,7 @@ impl Rule {
                         ));
                     }
                 }
-                return Some(out);
+                return Some((at, out));
             }
         }
         None
@@ -157,6 +163,8 @@ pub struct Signal {
     pub rule: u32,
     /// The event.
     pub ev: EvRef,
+    /// Byte offset of the match in the event's message (for multi-line records: which line).
+    pub at: u32,
     /// Time (ns) when the event has one.
     pub time: Option<i64>,
     /// Host ("" when unknown).
@@ -556,10 +564,11 @@ impl Catalog {
             if !rule.unit_ok(unit) {
                 continue;
             }
-            if let Some(caps) = rule.matches(msg) {
+            if let Some((at, caps)) = rule.matches_at(msg) {
                 out.push(Signal {
                     rule: ri,
                     ev: r,
+                    at: at as u32,
                     time: tl.has_time(r).then_some(e.time),
                     host: tl.host(r).to_string(),
                     captures: caps,

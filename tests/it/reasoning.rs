@@ -482,3 +482,40 @@ fn runner_status_field_is_matched_with_the_message() {
     );
     assert_eq!(fixes, ["reregister-runner"]);
 }
+
+/// An OOM report is one multi-line event; its evidence points at the line that matched.
+#[test]
+fn evidence_points_at_the_matching_line_of_a_block() {
+    let block = "etcd invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=-999\n\
+                 Tasks state (memory values in pages):\n\
+                 [   2210]     0  2210  2883584  1572864 13316096        0          -999 etcd\n\
+                 Out of memory: Killed process 2210 (etcd) total-vm:11534336kB, anon-rss:6291456kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:13004kB oom_score_adj:-999";
+    let mut tl = timeline(&[(
+        "lab/dmesg",
+        "kernel",
+        &[Ev {
+            t: 0,
+            host: "lab",
+            unit: "kernel",
+            msg: block,
+            fields: &[],
+        }],
+    )]);
+    tl.sources[0].parsed.events[0].end_line = 4;
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 1);
+    let e = &inc[0].evidence[0];
+    assert_eq!(e.line, 4);
+    assert!(
+        e.excerpt
+            .starts_with("Out of memory: Killed process 2210 (etcd)"),
+        "{}",
+        e.excerpt
+    );
+    assert!(
+        inc[0].root_cause.contains("etcd (pid 2210)") || inc[0].root_cause.contains("etcd grew"),
+        "{}",
+        inc[0].root_cause
+    );
+    assert_eq!(fixes, ["limit-etcd-memory", "stop-memory-hogs"]);
+}
