@@ -519,3 +519,51 @@ fn evidence_points_at_the_matching_line_of_a_block() {
     );
     assert_eq!(fixes, ["limit-etcd-memory", "stop-memory-hogs"]);
 }
+
+/// The same 401 from 127.0.0.1 is an identity problem in a Docker job, and the expected
+/// answer of a private cache on the host.
+#[test]
+fn loopback_401_in_docker_job_is_identity() {
+    let line = "error: unable to download 'http://127.0.0.1:8083/blog-cache/nix-cache-info': HTTP error 401";
+    let tl = timeline(&[
+        (
+            "blog/job-88.log",
+            "gitlab-trace",
+            &[Ev {
+                t: 0,
+                host: "",
+                unit: "",
+                msg: line,
+                fields: &[("executor", "docker")],
+            }],
+        ),
+        (
+            "host/job-89.log",
+            "gitlab-trace",
+            &[Ev {
+                t: 10,
+                host: "",
+                unit: "",
+                msg: line,
+                fields: &[("executor", "shell")],
+            }],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    let v: Vec<(Gap, Verdict)> = inc.iter().map(|i| (i.gap, i.verdict)).collect();
+    assert_eq!(
+        v,
+        [
+            (Gap::IdentityVsAddress, Verdict::Failure),
+            (Gap::ExpectedVsFailure, Verdict::Expected)
+        ]
+    );
+    assert!(
+        inc[0]
+            .reasoning
+            .contains("identity-vs-address / failure by context: the job runs in a container"),
+        "{}",
+        inc[0].reasoning
+    );
+    assert_eq!(fixes, ["use-bridge-address-for-cache"]);
+}
