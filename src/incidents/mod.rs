@@ -38,6 +38,10 @@ pub struct Link {
     pub shared: Vec<String>,
     /// Same incident, or caused_by.
     pub merge: bool,
+    /// How long the effect may precede the cause, ns.
+    pub lead_ns: i64,
+    /// The effect's fixes are not called (fixing the cause removes it).
+    pub symptom: bool,
     /// Why.
     pub explanation: String,
 }
@@ -112,6 +116,8 @@ impl Playbook {
                 same_host: l.same_host.unwrap_or(true),
                 shared: l.shared.clone(),
                 merge: l.merge.unwrap_or(true),
+                lead_ns: (l.lead.unwrap_or(0.0).max(0.0) * 1e9) as i64,
+                symptom: l.symptom.unwrap_or(false),
                 explanation: l.explanation.clone(),
             });
         }
@@ -326,13 +332,18 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
             let te = se.time.unwrap_or_default();
             let mut best: Option<(i64, usize)> = None;
             let lo = causes.partition_point(|&c| ctime(c) < te - l.within_ns - pb.tolerance_ns);
-            let hi = causes.partition_point(|&c| ctime(c) <= te + pb.tolerance_ns);
+            let hi = causes.partition_point(|&c| ctime(c) <= te + pb.tolerance_ns + l.lead_ns);
             for &c in &causes[lo..hi.max(lo)] {
                 // Two rules on one line are one observation, not a cause and its effect.
                 if c == e || sigs[c].ev == se.ev {
                     continue;
                 }
                 let sc = &sigs[c];
+                // A failure does not cause expected behaviour (a job cancelled by a newer
+                // commit is not the effect of the storage error a minute before).
+                if sc.verdict == Verdict::Failure && se.verdict == Verdict::Expected {
+                    continue;
+                }
                 let tc = sc.time.unwrap_or_default();
                 let same = same_place(sc, se);
                 if l.same_host && !same {
@@ -342,7 +353,7 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
                 // slightly before its cause.
                 let tol = if same { 0 } else { pb.tolerance_ns };
                 let dt = te - tc;
-                if dt < -tol || dt > l.within_ns + tol {
+                if dt < -tol - l.lead_ns || dt > l.within_ns + tol {
                     continue;
                 }
                 if l.shared
@@ -362,6 +373,93 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
         }
     }
     edges
+}
+
+/// Signals without a usable time (terminal transcripts) cannot take part in time windows.
+/// First, untimed signals of linked rules on nearby lines of one transcript are grouped
+/// (an SSH drop and the copy error printed after it). Then each untimed group joins the
+/// incident of a signal that has a time (directly or through an earlier attachment):
+/// one of the same rule sharing a capture value (the same store path), else one of a
+/// linked rule sharing a capture value, else the only incident holding that rule.
+fn attach_untimed(cat: &Catalog, sigs: &[Signal], tl: &Timeline, uf: &mut Uf) {
+    const NEARBY_LINES: u32 = 10;
+    let pb = &cat.playbook;
+    let id = |i: usize| cat.rules[sigs[i].rule as usize].id.as_str();
+    let linked = |a: &str, b: &str| {
+        pb.links.iter().any(|l| {
+            l.merge
+                && ((l.cause.iter().any(|c| c == a) && l.effect.iter().any(|e| e == b))
+                    || (l.cause.iter().any(|c| c == b) && l.effect.iter().any(|e| e == a)))
+        })
+    };
+    let shares = |a: &Signal, b: &Signal| {
+        a.captures.iter().any(|(k, v)| {
+            b.capture(k)
+                .is_some_and(|w| w == v || w.contains(v.as_str()) || v.contains(w))
+        })
+    };
+    let untimed: Vec<usize> = (0..sigs.len())
+        .filter(|&i| sigs[i].time.is_none())
+        .collect();
+    if untimed.is_empty() {
+        return;
+    }
+    for (a, &i) in untimed.iter().enumerate() {
+        for &j in &untimed[a + 1..] {
+            let (x, y) = (&sigs[i], &sigs[j]);
+            if x.ev.source == y.ev.source
+                && tl.event(y.ev).line.abs_diff(tl.event(x.ev).line) <= NEARBY_LINES
+                && (x.rule == y.rule || linked(id(i), id(j)))
+            {
+                uf.union(i, j);
+            }
+        }
+    }
+    // Rule -> the groups of its timed signals.
+    let mut rule_groups: HashMap<u32, BTreeSet<usize>> = HashMap::new();
+    for (i, s) in sigs.iter().enumerate() {
+        if s.time.is_some() {
+            rule_groups.entry(s.rule).or_default().insert(uf.find(i));
+        }
+    }
+    for _pass in 0..3 {
+        let mut timed_root: BTreeSet<usize> = BTreeSet::new();
+        for (i, s) in sigs.iter().enumerate() {
+            if s.time.is_some() {
+                timed_root.insert(uf.find(i));
+            }
+        }
+        let mut changed = false;
+        for &i in &untimed {
+            if timed_root.contains(&uf.find(i)) {
+                continue;
+            }
+            let anchored: Vec<usize> = (0..sigs.len())
+                .filter(|&j| timed_root.contains(&uf.find(j)))
+                .collect();
+            let target = anchored
+                .iter()
+                .copied()
+                .find(|&j| sigs[j].rule == sigs[i].rule && shares(&sigs[i], &sigs[j]))
+                .or_else(|| {
+                    anchored
+                        .iter()
+                        .copied()
+                        .find(|&j| linked(id(i), id(j)) && shares(&sigs[i], &sigs[j]))
+                })
+                .or_else(|| match rule_groups.get(&sigs[i].rule) {
+                    Some(g) if g.len() == 1 => g.iter().next().copied(),
+                    _ => None,
+                });
+            if let Some(j) = target {
+                uf.union(j, i);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 /// Correlates signals into incidents and the fix plan.
@@ -399,12 +497,38 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
         }
         last.insert(key, i);
     }
+    // The same observation in two files (atticd.log and the journal's copy), one of which
+    // names no host: same rule, same captures, within the clock tolerance.
+    for (i, s) in sigs.iter().enumerate() {
+        let Some(t) = s.time else { continue };
+        for (j, o) in sigs.iter().enumerate().skip(i + 1) {
+            let Some(u) = o.time else { break };
+            if u - t > pb.tolerance_ns {
+                break;
+            }
+            if o.rule == s.rule
+                && o.ev.source != s.ev.source
+                && (o.verdict, o.gap) == (s.verdict, s.gap)
+                && (o.host.is_empty() || s.host.is_empty() || o.host == s.host)
+                && o.captures == s.captures
+            {
+                uf.union(i, j);
+            }
+        }
+    }
     let edges = link_edges(cat, sigs);
     for &(li, c, e) in &edges {
         if pb.links[li].merge {
             uf.union(c, e);
         }
     }
+    attach_untimed(cat, sigs, tl, &mut uf);
+    // Effects of symptom links call no fix of their own: fixing the cause removes them.
+    let symptoms: BTreeSet<usize> = edges
+        .iter()
+        .filter(|(li, _, _)| pb.links[*li].symptom)
+        .map(|(_, _, e)| *e)
+        .collect();
     // Groups, ordered by their earliest signal.
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..n {
@@ -429,7 +553,7 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
     let mut incidents = Vec::new();
     for (gi, g) in glist.iter().enumerate() {
         incidents.push(build_incident(
-            cat, tl, sigs, g, &edges, &group_of, gi, &id_of,
+            cat, tl, sigs, g, &edges, &group_of, gi, &id_of, &symptoms,
         ));
     }
     let marks = sigs
@@ -444,7 +568,7 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
             })
         })
         .collect();
-    let fix_order = plan(cat, sigs, &glist, &incidents, &id_of);
+    let fix_order = plan(cat, sigs, &glist, &incidents, &id_of, &symptoms);
     for inc in &mut incidents {
         inc.fixes.retain(|f| fix_order.iter().any(|s| s.id == *f));
     }
@@ -465,6 +589,7 @@ fn build_incident(
     group_of: &[usize],
     gi: usize,
     id_of: &dyn Fn(usize) -> String,
+    symptoms: &BTreeSet<usize>,
 ) -> Incident {
     let pb = &cat.playbook;
     let rule = |i: usize| &cat.rules[sigs[i].rule as usize];
@@ -476,7 +601,13 @@ fn build_incident(
     // Root: the earliest signal that is no internal effect; on one instant a rule with a
     // classified default gap is preferred to a generic (unclassified) one such as
     // `job-failed`.
-    let effects: BTreeSet<usize> = internal.iter().map(|(_, _, e)| *e).collect();
+    // A signal on the same line as an effect is an effect too (one line, one observation).
+    let effect_events: BTreeSet<_> = internal.iter().map(|(_, _, e)| sigs[*e].ev).collect();
+    let effects: BTreeSet<usize> = g
+        .iter()
+        .copied()
+        .filter(|&i| effect_events.contains(&sigs[i].ev))
+        .collect();
     let root = g
         .iter()
         .copied()
@@ -684,7 +815,9 @@ fn build_incident(
     let mut fixes: Vec<String> = Vec::new();
     if verdict == Verdict::Failure {
         for f in &pb.fixes {
-            if g.iter().any(|&i| fix_called_by(f, cat, &sigs[i])) {
+            if g.iter()
+                .any(|&i| !symptoms.contains(&i) && fix_called_by(f, cat, &sigs[i]))
+            {
                 fixes.push(f.id.clone());
             }
         }
@@ -721,6 +854,7 @@ fn plan(
     glist: &[Vec<usize>],
     incidents: &[Incident],
     id_of: &dyn Fn(usize) -> String,
+    symptoms: &BTreeSet<usize>,
 ) -> Vec<FixStep> {
     let fixes = &cat.playbook.fixes;
     // fix index -> (first time, incidents)
@@ -729,7 +863,7 @@ fn plan(
         if incidents[gi].verdict != Verdict::Failure {
             continue;
         }
-        for &i in g {
+        for &i in g.iter().filter(|i| !symptoms.contains(i)) {
             for (fi, f) in fixes.iter().enumerate() {
                 if fix_called_by(f, cat, &sigs[i]) {
                     let e = called.entry(fi).or_insert((i64::MAX, BTreeSet::new()));

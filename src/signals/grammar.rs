@@ -208,6 +208,13 @@ pub struct LinkDef {
     /// One incident (true, default) or a separate incident `caused_by` the cause's.
     #[serde(default)]
     pub merge: Option<bool>,
+    /// Seconds the effect may be logged *before* the cause on the same host, when the cause
+    /// is detected late (an SSH timeout) or echoed early (a command line before its output).
+    #[serde(default)]
+    pub lead: Option<f64>,
+    /// The effect goes away once the cause is fixed: the effect's own fixes are not called.
+    #[serde(default)]
+    pub symptom: Option<bool>,
     /// Why the cause leads to the effect.
     pub explanation: String,
 }

@@ -233,6 +233,9 @@ fn analysis_is_deterministic_across_thread_counts() {
 
 // ---- events built directly: job traces with an executor field ------------------------------
 
+/// `Ev::t` for a line without a usable time (a terminal transcript).
+const UNTIMED: i64 = i64::MIN;
+
 struct Ev<'a> {
     t: i64,
     host: &'a str,
@@ -252,8 +255,16 @@ fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| Event {
-                    time: 1_769_000_000_000_000_000 + e.t * 1_000_000_000,
-                    clock: ClockMethod::Exact,
+                    time: if e.t == UNTIMED {
+                        0
+                    } else {
+                        1_769_000_000_000_000_000 + e.t * 1_000_000_000
+                    },
+                    clock: if e.t == UNTIMED {
+                        ClockMethod::Missing
+                    } else {
+                        ClockMethod::Exact
+                    },
                     source: si as u32,
                     line: i as u32 + 1,
                     end_line: i as u32 + 1,
@@ -566,4 +577,197 @@ fn loopback_401_in_docker_job_is_identity() {
         inc[0].reasoning
     );
     assert_eq!(fixes, ["use-bridge-address-for-cache"]);
+}
+
+/// The 401s that follow a malformed runner token are its symptom: one incident, and only
+/// the newline fix (not re-registration).
+#[test]
+fn symptom_links_call_only_the_cause_fix() {
+    let tl = timeline(&[(
+        "n/journal",
+        "syslog",
+        &[
+            Ev {
+                t: 0,
+                host: "n",
+                unit: "gitlab-runner",
+                msg: "WARNING: Checking for jobs... failed                runner=t9Wkyj-HG status=couldn't execute POST against https://gitlab.com/api/v4/jobs/request: net/http: invalid header field value for \"Private-Token\"",
+                fields: &[],
+            },
+            Ev {
+                t: 20,
+                host: "n",
+                unit: "gitlab-runner",
+                msg: "WARNING: Checking for jobs... failed                runner=t9Wkyj-HG status=POST https://gitlab.com/api/v4/jobs/request: 401 Unauthorized",
+                fields: &[],
+            },
+            Ev {
+                t: 40,
+                host: "n",
+                unit: "gitlab-runner",
+                msg: "Runner \"https://gitlab.com/t9Wkyj-HG\" is unhealthy and will be disabled for 3600 seconds!",
+                fields: &[],
+            },
+        ],
+    )]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 1, "{inc:#?}");
+    assert_eq!(
+        rules(&inc[0]),
+        [
+            "runner-token-invalid-header",
+            "runner-token-rejected",
+            "runner-disabled-unhealthy"
+        ]
+    );
+    assert_eq!(fixes, ["fix-runner-token-newline"]);
+}
+
+/// Transcript lines without time join the incident that saw the same store path; a
+/// copy of an atticd line in a host-less file joins the journal's.
+#[test]
+fn untimed_and_duplicate_observations_join_their_incident() {
+    let tl = timeline(&[
+        (
+            "n1/journal",
+            "syslog",
+            &[
+                Ev {
+                    t: 0,
+                    host: "n1",
+                    unit: "nix-daemon",
+                    msg: "error: path '/nix/store/d29b2jpz6p7v70wvksafd5lb3ywa4v4k-tailscale-1.80.3' is not valid",
+                    fields: &[],
+                },
+                Ev {
+                    t: 900,
+                    host: "n1",
+                    unit: "atticd",
+                    msg: "attic_server::error: Storage error: dispatch failure: other: identity resolver timed out after 5s",
+                    fields: &[],
+                },
+            ],
+        ),
+        (
+            "n1/atticd.log",
+            "atticd",
+            &[Ev {
+                t: 901,
+                host: "",
+                unit: "",
+                msg: "attic_server::error: Storage error: dispatch failure: other: identity resolver timed out after 5s",
+                fields: &[],
+            }],
+        ),
+        (
+            "n1/store-repair.log",
+            "nix",
+            &[
+                Ev {
+                    t: UNTIMED,
+                    host: "",
+                    unit: "",
+                    msg: "path '/nix/store/d29b2jpz6p7v70wvksafd5lb3ywa4v4k-tailscale-1.80.3' disappeared, but it still has valid referrers!",
+                    fields: &[],
+                },
+                Ev {
+                    t: UNTIMED,
+                    host: "",
+                    unit: "",
+                    msg: "error: executing SQLite statement 'delete from ValidPaths where path = '/nix/store/d29b2jpz6p7v70wvksafd5lb3ywa4v4k-tailscale-1.80.3';': constraint failed, FOREIGN KEY constraint failed (in '/nix/var/nix/db/db.sqlite')",
+                    fields: &[],
+                },
+            ],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 2, "{inc:#?}");
+    assert_eq!(
+        rules(&inc[0]),
+        [
+            "nix-store-path-invalid",
+            "nix-store-path-missing",
+            "nix-db-foreign-key-failed"
+        ]
+    );
+    assert_eq!(rules(&inc[1]), ["attic-storage-identity-timeout"]);
+    assert_eq!(inc[1].evidence.len(), 2);
+    assert_eq!(fixes, ["repair-nix-store", "disable-ec2-metadata"]);
+}
+
+/// A failure is not linked to expected behaviour that follows it: a job cancelled by a
+/// newer commit a minute after a storage error stays its own, expected, incident.
+#[test]
+fn failure_does_not_cause_expected_behaviour() {
+    let tl = timeline(&[(
+        "n1/journal",
+        "syslog",
+        &[
+            Ev {
+                t: 0,
+                host: "n1",
+                unit: "atticd",
+                msg: "Storage error: dispatch failure: other: identity resolver timed out after 5s",
+                fields: &[],
+            },
+            Ev {
+                t: 60,
+                host: "n1",
+                unit: "gitlab-runner",
+                msg: "WARNING: Job failed: canceled                      duration_s=3.1 job=9001 project=4 runner=Ab12Cd34",
+                fields: &[],
+            },
+        ],
+    )]);
+    let (inc, _) = reason(&tl);
+    let v: Vec<Verdict> = inc.iter().map(|i| i.verdict).collect();
+    assert_eq!(v, [Verdict::Failure, Verdict::Expected]);
+}
+
+/// An SSH timeout is logged after the half-written paths were already used (`lead`): the
+/// missing store file 10 s before the timeout still belongs to the interrupted copy.
+#[test]
+fn link_lead_admits_late_detected_causes() {
+    let tl = timeline(&[(
+        "n1/journal",
+        "syslog",
+        &[
+            Ev {
+                t: 0,
+                host: "n1",
+                unit: "activate",
+                msg: "age: error: failed to open input file \"/nix/store/3xnprm5wk9zfhr5r7179rzfwda9fxfrq-gitlab-runner-env.age\": open /nix/store/3xnprm5wk9zfhr5r7179rzfwda9fxfrq-gitlab-runner-env.age: no such file or directory",
+                fields: &[],
+            },
+            Ev {
+                t: 10,
+                host: "n1",
+                unit: "sshd",
+                msg: "Timeout, client not responding from user xameer 100.101.7.23 port 51722",
+                fields: &[],
+            },
+        ],
+    )]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 1, "{inc:#?}");
+    assert_eq!(
+        rules(&inc[0]),
+        [
+            "agenix-decrypt-failed",
+            "nix-store-path-missing",
+            "ssh-connection-lost"
+        ]
+    );
+    assert_eq!(
+        inc[0].chain[0], "An SSH connection dropped",
+        "the late-logged drop is the root"
+    );
+    assert_eq!(
+        fixes,
+        [
+            "repair-nix-store",
+            "rebuild-generation",
+            "keep-tailnet-up-during-switch"
+        ]
+    );
 }
