@@ -771,3 +771,94 @@ fn link_lead_admits_late_detected_causes() {
         ]
     );
 }
+
+/// The story's sample (samples/tale-2026-03-25, written from the blog post; its README says
+/// what a correct analysis concludes). It needs the real journal, kernel, atticd, trace and
+/// Nix parsers; where the sample is not in the tree yet, the test says so and stops.
+#[test]
+fn story_sample_chain_verdicts_and_fix_order() {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/tale-2026-03-25"
+    ));
+    if !dir.join("README.md").exists() {
+        eprintln!("skipped: {} is not in this tree", dir.display());
+        return;
+    }
+    let (a, _) = gaplog::analyze(&[dir], &gaplog::Options::default()).expect("analysis runs");
+    let json = gaplog::report::json(&a);
+    let has = |i: &Incident, r: &str| i.evidence.iter().any(|e| e.rule == r);
+    let chain = a
+        .incidents
+        .iter()
+        .find(|i| has(i, "tailscaled-restarted"))
+        .unwrap_or_else(|| panic!("no tailscaled incident: {json}"));
+    assert_eq!(chain.verdict, Verdict::Failure);
+    assert_eq!(chain.gap, Gap::DeclaredVsOperational);
+    assert_eq!(
+        chain.chain[0], "Activation restarted tailscaled",
+        "{}",
+        chain.reasoning
+    );
+    for r in [
+        "ssh-connection-lost",
+        "nix-copy-interrupted",
+        "nix-store-path-missing",
+        "nix-db-foreign-key-failed",
+        "secret-file-missing",
+    ] {
+        assert!(has(chain, r), "{r} not in the chain: {:?}", rules(chain));
+    }
+    for r in ["runner-token-invalid-header", "attic-jwt-rejected"] {
+        let i = find(&a, r);
+        assert_eq!(
+            i.caused_by.as_deref(),
+            Some(chain.id.as_str()),
+            "{r}: {}",
+            i.reasoning
+        );
+    }
+    for r in [
+        "cache-http-401",
+        "http-429-rate-limited",
+        "job-auto-cancelled",
+    ] {
+        let found: Vec<&Incident> = a.incidents.iter().filter(|i| has(i, r)).collect();
+        assert!(!found.is_empty(), "no {r}");
+        for i in found {
+            assert_eq!(
+                i.verdict,
+                Verdict::Expected,
+                "{r} in {}: {}",
+                i.id,
+                i.reasoning
+            );
+        }
+    }
+    let loopback = find(&a, "cache-connection-refused");
+    assert_eq!(loopback.gap, Gap::IdentityVsAddress);
+    let fixes = fix_ids(&a);
+    let pos = |id: &str| {
+        fixes
+            .iter()
+            .position(|f| *f == id)
+            .unwrap_or_else(|| panic!("no fix {id}: {fixes:?}"))
+    };
+    let order = [
+        "limit-etcd-memory",
+        "repair-nix-store",
+        "rebuild-generation",
+        "fix-runner-token-newline",
+        "regenerate-attic-token",
+    ];
+    for w in order.windows(2) {
+        assert!(pos(w[0]) < pos(w[1]), "{} before {}: {fixes:?}", w[0], w[1]);
+    }
+    for id in [
+        "disable-ec2-metadata",
+        "use-bridge-address-for-cache",
+        "push-attic-as-ci-user",
+    ] {
+        pos(id);
+    }
+}
