@@ -430,13 +430,15 @@ fn attach_untimed(cat: &Catalog, sigs: &[Signal], tl: &Timeline, uf: &mut Uf) {
             }
         }
         let mut changed = false;
+        // Signals whose group has a time, computed once per pass (a pass may attach more,
+        // the next pass sees them).
+        let anchored: Vec<usize> = (0..sigs.len())
+            .filter(|&j| timed_root.contains(&uf.find(j)))
+            .collect();
         for &i in &untimed {
             if timed_root.contains(&uf.find(i)) {
                 continue;
             }
-            let anchored: Vec<usize> = (0..sigs.len())
-                .filter(|&j| timed_root.contains(&uf.find(j)))
-                .collect();
             let target = anchored
                 .iter()
                 .copied()
@@ -608,12 +610,16 @@ fn build_incident(
         .copied()
         .filter(|&i| effect_events.contains(&sigs[i].ev))
         .collect();
+    // Among those, the start of a causal chain (a signal, or one on its line, that causes
+    // another here) comes before members grouped in only by rule and place.
+    let cause_events: BTreeSet<_> = internal.iter().map(|(_, c, _)| sigs[*c].ev).collect();
     let root = g
         .iter()
         .copied()
         .filter(|i| !effects.contains(i))
         .min_by_key(|&i| {
             (
+                internal.is_empty() || !cause_events.contains(&sigs[i].ev),
                 sigs[i].time.unwrap_or(i64::MAX),
                 rule(i).gap == Gap::Unclassified,
                 i,

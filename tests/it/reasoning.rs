@@ -107,8 +107,8 @@ fn deploy_over_tailnet_chain_and_fix_order() {
     let e = &store.evidence[0];
     assert_eq!((e.source.ends_with("ws-anna.log"), e.line), (true, 5));
     assert!(a.unexplained.is_empty(), "{:?}", a.unexplained);
-    assert_eq!(a.stats.signals, 13);
-    assert_eq!(a.marks.len(), 13);
+    assert_eq!(a.stats.signals, 14);
+    assert_eq!(a.marks.len(), 14);
 }
 
 /// Memory pressure -> etcd OOM -> nix-daemon killed -> job fails, on one host (RFC 3164
