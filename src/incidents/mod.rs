@@ -813,10 +813,24 @@ fn build_incident(
         .iter()
         .map(|&r| cat.rules[r as usize].title.clone())
         .collect();
-    let title = if chain.len() > 1 {
-        format!("{} → {}", chain[0], chain[chain.len() - 1])
-    } else {
-        chain[0].clone()
+    // Title: the root, and the consequence seen last (by its latest timed signal; a
+    // command line echoed before its output is not the end of the story).
+    let last_seen = chain_rules
+        .iter()
+        .skip(1)
+        .filter_map(|&r| {
+            g.iter()
+                .filter(|&&i| sigs[i].rule == r)
+                .filter_map(|&i| sigs[i].time)
+                .max()
+                .map(|t| (t, r))
+        })
+        .max_by_key(|&(t, r)| (t, std::cmp::Reverse(r)))
+        .map(|(_, r)| r)
+        .or_else(|| chain_rules.get(1).copied());
+    let title = match last_seen {
+        Some(r) => format!("{} → {}", chain[0], cat.rules[r as usize].title),
+        None => chain[0].clone(),
     };
     let mut fixes: Vec<String> = Vec::new();
     if verdict == Verdict::Failure {
