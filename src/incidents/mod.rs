@@ -760,6 +760,24 @@ fn build_incident(
             pb.links[li].explanation.trim_end_matches('.')
         ));
     }
+    let untimed: Vec<String> = g
+        .iter()
+        .filter(|&&i| sigs[i].time.is_none())
+        .map(|&i| format!("{}:{}", tl.path(sigs[i].ev), tl.event(sigs[i].ev).line))
+        .collect();
+    if !untimed.is_empty() && untimed.len() < g.len() {
+        why.push(format!(
+            "{} signal(s) without a time joined through a shared rule or entity: {}{}.",
+            untimed.len(),
+            untimed
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if untimed.len() > 5 { ", …" } else { "" }
+        ));
+    }
     for (r, count) in &per_rule {
         let first = g
             .iter()

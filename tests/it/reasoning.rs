@@ -690,6 +690,11 @@ fn untimed_and_duplicate_observations_join_their_incident() {
             "nix-db-foreign-key-failed"
         ]
     );
+    assert!(
+        inc[0].reasoning.contains("2 signal(s) without a time joined through a shared rule or entity: n1/store-repair.log:1, n1/store-repair.log:2."),
+        "{}",
+        inc[0].reasoning
+    );
     assert_eq!(rules(&inc[1]), ["attic-storage-identity-timeout"]);
     assert_eq!(inc[1].evidence.len(), 2);
     assert_eq!(fixes, ["repair-nix-store", "disable-ec2-metadata"]);
