@@ -299,8 +299,14 @@ fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
     Timeline::build(data)
 }
 
+/// The embedded catalog, compiled once for all tests of this module.
+fn catalog() -> &'static Catalog {
+    static C: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    C.get_or_init(|| Catalog::embedded().expect("embedded grammar compiles"))
+}
+
 fn reason(tl: &Timeline) -> (Vec<Incident>, Vec<String>) {
-    let cat = Catalog::embedded().unwrap();
+    let cat = catalog();
     let sigs = cat.scan(tl);
     let c = gaplog::incidents::correlate(&cat, tl, &sigs);
     (c.incidents, c.fix_order.into_iter().map(|f| f.id).collect())
@@ -877,7 +883,7 @@ proptest::proptest! {
     fn reasoning_never_panics_and_is_consistent(
         picks in proptest::collection::vec((0usize..400, 0i64..20_000, 0usize..4, proptest::bool::weighted(0.1)), 0..60)
     ) {
-        let cat = Catalog::embedded().unwrap();
+        let cat = catalog();
         let mut pool: Vec<String> = cat.rules.iter().flat_map(|r| r.examples.iter().cloned()).collect();
         pool.push("Started Session 3 of User ops.".into());
         pool.push("error: chunk 17 checksum mismatch".into());
