@@ -308,7 +308,7 @@ fn catalog() -> &'static Catalog {
 fn reason(tl: &Timeline) -> (Vec<Incident>, Vec<String>) {
     let cat = catalog();
     let sigs = cat.scan(tl);
-    let c = gaplog::incidents::correlate(&cat, tl, &sigs);
+    let c = gaplog::incidents::correlate(cat, tl, &sigs);
     (c.incidents, c.fix_order.into_iter().map(|f| f.id).collect())
 }
 
@@ -900,7 +900,7 @@ proptest::proptest! {
             let v: Vec<Ev<'_>> = list.iter().map(|(t, h, m)| Ev { t: *t, host: h, unit: "app", msg: m, fields: &[] }).collect();
             let tl = timeline(&[("p/all.log", "syslog", &v)]);
             let sigs = cat.scan(&tl);
-            let c = gaplog::incidents::correlate(&cat, &tl, &sigs);
+            let c = gaplog::incidents::correlate(cat, &tl, &sigs);
             let un = gaplog::incidents::unexplained::mine(&tl, &sigs);
             (c, un.len())
         };
