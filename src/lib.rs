@@ -10,9 +10,11 @@ pub mod analysis;
 pub mod clock;
 pub mod event;
 pub mod formats;
+pub mod incidents;
 pub mod ingest;
 pub mod lines;
 pub mod report;
+pub mod signals;
 pub mod text;
 pub mod time;
 pub mod timeline;
@@ -45,6 +47,9 @@ pub enum Error {
     /// The thread pool could not be built.
     #[error("thread pool: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),
+    /// A grammar file is invalid.
+    #[error("invalid grammar:\n{0}")]
+    Grammar(#[from] signals::grammar::GrammarErrors),
 }
 
 /// How far [`load`] got: passed to [`Options::progress`] once before reading (nothing done)
@@ -90,6 +95,8 @@ pub struct Options {
     pub threads: Option<usize>,
     /// Progress callback (none by default).
     pub progress: Progress,
+    /// Grammar folders added to (and overriding) the embedded grammar, in order.
+    pub grammars: Vec<PathBuf>,
 }
 
 /// Runs ingest, parsing, clock alignment and the merge.
@@ -324,31 +331,55 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
 
 /// Runs the whole pipeline.
 pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline), Error> {
+    // Compile the grammar first: an invalid --grammars folder fails before any input is read.
+    let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
     let (tl, timings) = load(inputs, opts)?;
-    let a = analyze_timeline(&tl, timings, opts)?;
+    let a = run_reasoning(&tl, timings, &catalog)?;
     Ok((a, tl))
 }
 
 /// Runs the stages after the timeline (signals, incidents, aggregation) on a loaded
-/// timeline; `timings` are those of [`load`], extended here.
+/// timeline with the grammar of `opts`; `timings` are those of [`load`], extended here.
 pub fn analyze_timeline(
     tl: &Timeline,
+    timings: Timings,
+    opts: &Options,
+) -> Result<Analysis, Error> {
+    let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
+    run_reasoning(tl, timings, &catalog)
+}
+
+fn run_reasoning(
+    tl: &Timeline,
     mut timings: Timings,
-    _opts: &Options,
+    catalog: &signals::Catalog,
 ) -> Result<Analysis, Error> {
     let t = Instant::now();
     let sources = source_summaries(tl);
     let activity = timeline::activity(tl)?;
     timings.stages.push(("aggregate".into(), ms(t)));
-    let stats = stats(tl, &sources);
+    let mut stats = stats(tl, &sources);
+    let t = Instant::now();
+    let sigs = catalog.scan(tl);
+    timings.stages.push(("signals".into(), ms(t)));
+    let t = Instant::now();
+    let found = incidents::correlate(catalog, tl, &sigs);
+    timings.stages.push(("incidents".into(), ms(t)));
+    let t = Instant::now();
+    let unexplained = incidents::unexplained::mine(tl, &sigs);
+    timings.stages.push(("unexplained".into(), ms(t)));
+    stats.signals = sigs.len() as u64;
     let analysis = Analysis {
         schema: analysis::SCHEMA,
         generator: format!("gaplog {}", env!("CARGO_PKG_VERSION")),
         sources,
+        incidents: found.incidents,
+        fix_order: found.fix_order,
+        unexplained,
         stats,
         activity,
+        marks: found.marks,
         timings,
-        ..Analysis::default()
     };
     Ok(analysis)
 }

@@ -12,6 +12,7 @@ Examples:
   gaplog analyze samples/tale-2026-03-25
   gaplog formats --json /var/log/saved/
   gaplog timeline node1/ thinkpad/ --export parquet -o timeline.parquet
+  gaplog rules --check my-grammars/
 
 Output (gaplog analyze):
   --format table   terminal summary on stdout (default)
@@ -26,7 +27,8 @@ Output (gaplog analyze):
 Exit status:
   0  the analysis ran
   1  with --fail-on failure: at least one incident is a failure
-  2  usage error, no input could be read, or an error writing the output";
+  2  usage error, invalid grammar, no input could be read, or an error writing the output
+  (gaplog rules --check DIR: 0 valid, 1 invalid)";
 
 /// Puts journal, dmesg, atticd, GitLab CI and Nix logs from several hosts on one timeline,
 /// finds what matters, and says in which order to fix it.
@@ -68,6 +70,10 @@ struct InputArgs {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j')]
     threads: Option<usize>,
+    /// A grammar folder (`signals/*.toml`, `playbook.toml`) whose rules, links and fixes
+    /// are added to the embedded ones, replacing those with the same id. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    grammars: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,6 +119,19 @@ enum Cmd {
         /// Forced input formats (PATTERN=NAME), as --input-format.
         #[arg(long, value_name = "PATTERN=NAME")]
         format: Vec<String>,
+    },
+    /// List the signal rules (id, gap, verdict, title), or validate a grammar folder.
+    Rules {
+        /// Print JSON: {"rules": [...]}.
+        #[arg(long)]
+        json: bool,
+        /// Validate DIR on top of the embedded grammar (TOML syntax, unknown fields,
+        /// regexes, examples, signal ids, fix cycles); errors name file and line.
+        #[arg(long, value_name = "DIR")]
+        check: Option<PathBuf>,
+        /// Grammar folders to add before listing. Repeatable.
+        #[arg(long, value_name = "DIR")]
+        grammars: Vec<PathBuf>,
     },
     /// Show, per input, the detected format, hosts, line accounting, time span and clock.
     Formats {
@@ -221,6 +240,7 @@ fn split_kv(s: &str, what: &str) -> anyhow::Result<(String, String)> {
 fn options(a: &InputArgs, extra_formats: &[String]) -> anyhow::Result<gaplog::Options> {
     let mut o = gaplog::Options {
         threads: a.threads,
+        grammars: a.grammars.clone(),
         ..Default::default()
     };
     o.ingest.max_decompressed = a.max_decompressed.saturating_mul(1 << 20);
@@ -329,6 +349,55 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
                 None => gaplog::timeline::export(&tl, export, &mut out)?,
             }
+        }
+        Cmd::Rules {
+            json,
+            check,
+            grammars,
+        } => {
+            let mut dirs = grammars;
+            dirs.extend(check.iter().cloned());
+            let catalog = match gaplog::signals::Catalog::with_dirs(&dirs) {
+                Ok(c) => c,
+                Err(e) if check.is_some() => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(gaplog::Error::Grammar(e).into()),
+            };
+            let rules = catalog.listing();
+            let text = if json {
+                // A struct, not json!(), so the keys keep the documented order.
+                #[derive(serde::Serialize)]
+                struct Listing<'a> {
+                    rules: &'a [gaplog::signals::RuleSummary],
+                }
+                let mut s = serde_json::to_string_pretty(&Listing { rules: &rules })?;
+                s.push('\n');
+                s
+            } else if let Some(dir) = &check {
+                format!(
+                    "{}: ok ({} rules, {} links, {} fixes in total)\n",
+                    dir.display(),
+                    rules.len(),
+                    catalog.playbook.links.len(),
+                    catalog.playbook.fixes.len()
+                )
+            } else {
+                let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
+                let mut s = String::new();
+                for r in &rules {
+                    s.push_str(&format!(
+                        "{:<w$}  {:<23}  {:<8}  {}\n",
+                        r.id,
+                        r.gap.as_str(),
+                        r.verdict.as_str(),
+                        r.title
+                    ));
+                }
+                s
+            };
+            out.write_all(text.as_bytes())?;
         }
         Cmd::Formats {
             input,

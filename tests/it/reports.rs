@@ -924,7 +924,7 @@ fn cli_default_is_the_table() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.starts_with("0 incidents (0 failures, 0 expected) in 3 sources, 9 lines, 7 events, 2026-03-25 08:12:03 to 09:02:10 UTC (50 min)\n"),
+        out.starts_with("3 incidents (3 failures, 0 expected) in 3 sources, 9 lines, 7 events, 2026-03-25 08:12:03 to 09:02:10 UTC (50 min)\n"),
         "{out}"
     );
     assert!(
@@ -943,7 +943,13 @@ fn cli_each_format_on_stdout() {
 
     let md = gaplog(&["analyze", "inputs", "--format", "md"]);
     assert_eq!(md.status.code(), Some(0));
-    assert!(stdout(&md).starts_with("# Log analysis: no incidents found\n"));
+    assert!(
+        stdout(&md).starts_with(
+            "# Postmortem: Activation restarted tailscaled → Nix reports a store path as not valid\n"
+        ),
+        "{}",
+        stdout(&md)
+    );
     // On stdout the markdown has no picture beside it to link.
     assert!(!stdout(&md).contains("timeline.svg"));
 
@@ -1012,7 +1018,7 @@ fn cli_out_writes_every_report_and_prints_the_table() {
     let out = dir.path().join("nested/reports");
     let o = gaplog(&["analyze", "inputs", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("0 incidents"), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("3 incidents"), "{}", stdout(&o));
     let mut files: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -1061,9 +1067,17 @@ fn cli_exit_codes() {
         "{}",
         stderr(&o)
     );
-    // --fail-on failure without a failure: 0.
+    // --fail-on failure with failures: 1, the report still written.
     let o = gaplog(&["analyze", "inputs", "--fail-on", "failure"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("3 incidents (3 failures"));
+    // Without the flag the same analysis exits 0.
+    let o = gaplog(&["analyze", "inputs"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // --fail-on failure when only expected findings exist (the quiet sample): 0.
+    let quiet = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/quiet-2025-08-09");
+    let o = gaplog(&["analyze", quiet.to_str().unwrap(), "--fail-on", "failure"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     // Bad values are usage errors: 2.
     for bad in [
         &["analyze", "inputs", "--fail-on", "expected"][..],
@@ -1098,7 +1112,7 @@ fn cli_front_matter() {
     assert_eq!(o.status.code(), Some(0));
     assert!(
         stdout(&o).starts_with(
-            "+++\ntitle = \"Log analysis: no incidents found\"\ndate = 2026-03-25T08:12:03Z\n+++\n"
+            "+++\ntitle = \"Postmortem: Activation restarted tailscaled → Nix reports a store path as not valid\"\ndate = 2026-03-25T08:12:03Z\n+++\n"
         ),
         "{}",
         stdout(&o)

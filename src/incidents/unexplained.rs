@@ -1,0 +1,284 @@
+//! Unexplained errors: error-level events no signal rule matched, clustered into templates
+//! so nothing important hides behind a missing rule.
+//!
+//! An event counts as an error when its severity is err or worse, or, in formats without
+//! severity, when its first line contains an error word (one aho-corasick pass). Masking
+//! is byte scanning, no regex: store paths, IPv4 addresses with ports, uuids, long hex runs,
+//! numbers and durations become `<path>`, `<ip>`, `<uuid>`, `<hex>`, `<num>`, `<dur>`.
+//! Clustering is Drain-style: templates are grouped by token count and first token, an
+//! event joins the most similar template when at least half its tokens agree, and differing
+//! positions become `<*>`. Deterministic: events are taken in timeline order.
+
+use crate::analysis::{Location, Unexplained};
+use crate::event::Severity;
+use crate::signals::Signal;
+use crate::timeline::{EvRef, Timeline};
+use aho_corasick::AhoCorasick;
+use std::collections::{HashMap, HashSet};
+
+/// Templates kept in the report.
+pub const MAX_TEMPLATES: usize = 50;
+const MAX_TOKENS: usize = 64;
+
+const ERROR_WORDS: &[&str] = &[
+    "error",
+    "failed",
+    "failure",
+    "fatal",
+    "panic",
+    "cannot ",
+    "can't ",
+    "unable to",
+    "refused",
+    "denied",
+    "not found",
+    "no such file",
+    "timed out",
+    "segfault",
+    "traceback",
+];
+
+/// True when a token is a number-ish value (its masked class), else `None`.
+fn mask_token(t: &[u8]) -> Option<&'static str> {
+    if t.starts_with(b"/nix/store/")
+        || t.starts_with(b"'/nix/store/")
+        || t.starts_with(b"\"/nix/store/")
+    {
+        return Some("<path>");
+    }
+    let digits = t.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let core: &[u8] = {
+        let s = t
+            .iter()
+            .position(|b| b.is_ascii_alphanumeric() || *b == b'[')
+            .unwrap_or(t.len());
+        let e = t
+            .iter()
+            .rposition(|b| b.is_ascii_alphanumeric() || *b == b']')
+            .map_or(s, |e| e + 1);
+        &t[s..e.max(s)]
+    };
+    if core.is_empty() {
+        return Some("<num>");
+    }
+    // uuid: 8-4-4-4-12 hex
+    if core.len() == 36
+        && core.iter().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                *b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+    {
+        return Some("<uuid>");
+    }
+    // IPv4 with optional port
+    let dots = core.iter().filter(|b| **b == b'.').count();
+    if dots == 3
+        && core
+            .iter()
+            .all(|b| b.is_ascii_digit() || *b == b'.' || *b == b':')
+    {
+        return Some("<ip>");
+    }
+    if core.len() >= 8 && core.iter().all(|b| b.is_ascii_hexdigit()) {
+        return Some("<hex>");
+    }
+    // duration: digits (with dot) then a unit
+    let nd = core
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b'.')
+        .count();
+    if nd > 0 && nd < core.len() {
+        let unit = &core[nd..];
+        if [
+            &b"ms"[..],
+            b"s",
+            b"us",
+            b"ns",
+            b"m",
+            b"h",
+            b"min",
+            b"kB",
+            b"KiB",
+            b"MiB",
+            b"GiB",
+            b"MB",
+            b"GB",
+        ]
+        .contains(&unit)
+        {
+            return Some("<dur>");
+        }
+    }
+    if core
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b':' | b'-' | b'+' | b'/'))
+    {
+        return Some("<num>");
+    }
+    // key=value or key:value where the value is numeric: keep the key.
+    None
+}
+
+/// Masks one message line into tokens. `key=123` keeps its key: `key=<num>`.
+pub fn mask(line: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in line
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
+        .take(MAX_TOKENS)
+    {
+        if let Some(m) = mask_token(t) {
+            out.push(m.to_string());
+            continue;
+        }
+        if let Some(eq) = t.iter().position(|b| *b == b'=')
+            && let Some(m) = mask_token(&t[eq + 1..])
+        {
+            out.push(format!("{}={m}", String::from_utf8_lossy(&t[..eq])));
+            continue;
+        }
+        if t.iter().any(|b| b.is_ascii_digit()) {
+            // Mixed tokens (`pid:1234`, `[1234]:`): mask digit runs.
+            let mut s = Vec::with_capacity(t.len());
+            let mut i = 0;
+            while i < t.len() {
+                if t[i].is_ascii_digit() {
+                    while i < t.len() && t[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    s.extend_from_slice(b"<num>");
+                } else {
+                    s.push(t[i]);
+                    i += 1;
+                }
+            }
+            out.push(String::from_utf8_lossy(&s).into_owned());
+        } else {
+            out.push(String::from_utf8_lossy(t).into_owned());
+        }
+    }
+    out
+}
+
+struct Cluster {
+    tokens: Vec<String>,
+    count: u64,
+    first: Option<i64>,
+    example: EvRef,
+}
+
+/// Clusters the unexplained error events of the timeline.
+pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
+    let explained: HashSet<EvRef> = sigs.iter().map(|s| s.ev).collect();
+    // A DFA: a few dozen states, the fastest `is_match` over every unexplained line.
+    let words = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(ERROR_WORDS)
+        .expect("static patterns build");
+    let mut clusters: Vec<Cluster> = Vec::new();
+    let mut index: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+    for &r in &tl.order {
+        if explained.contains(&r) {
+            continue;
+        }
+        let e = tl.event(r);
+        let line = tl.first_line(r);
+        let is_err = match e.severity {
+            Severity::Unknown => words.is_match(line),
+            s => s.is_error(),
+        };
+        if !is_err {
+            continue;
+        }
+        let toks = mask(line);
+        if toks.is_empty() {
+            continue;
+        }
+        let key = (toks.len(), toks[0].clone());
+        let cands = index.entry(key).or_default();
+        let mut best: Option<(usize, usize)> = None;
+        for &c in cands.iter() {
+            let same = clusters[c]
+                .tokens
+                .iter()
+                .zip(&toks)
+                .filter(|(a, b)| a == b || *a == "<*>")
+                .count();
+            if same * 2 >= toks.len() && best.is_none_or(|(bs, _)| same > bs) {
+                best = Some((same, c));
+            }
+        }
+        let time = tl.has_time(r).then_some(e.time);
+        match best {
+            Some((_, c)) => {
+                let cl = &mut clusters[c];
+                for (a, b) in cl.tokens.iter_mut().zip(&toks) {
+                    if a != b {
+                        *a = "<*>".to_string();
+                    }
+                }
+                cl.count += 1;
+                if cl.first.is_none() {
+                    cl.first = time;
+                }
+            }
+            None => {
+                cands.push(clusters.len());
+                clusters.push(Cluster {
+                    tokens: toks,
+                    count: 1,
+                    first: time,
+                    example: r,
+                });
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..clusters.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(clusters[i].count), i));
+    order
+        .into_iter()
+        .take(MAX_TEMPLATES)
+        .map(|i| {
+            let c = &clusters[i];
+            Unexplained {
+                template: c.tokens.join(" "),
+                count: c.count,
+                first: c.first.map(crate::time::rfc3339),
+                example: Location {
+                    source: tl.path(c.example).to_string(),
+                    line: tl.event(c.example).line,
+                },
+                example_text: super::shorten(
+                    String::from_utf8_lossy(tl.first_line(c.example)).trim(),
+                    240,
+                ),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_variable_parts() {
+        let t = mask(b"error: opening file '/nix/store/abc-foo/bin': pid=4242 took 5s from 10.0.0.1:8083 id 0123456789abcdef");
+        assert_eq!(
+            t.join(" "),
+            "error: opening file <path> pid=<num> took <dur> from <ip> id <hex>"
+        );
+        assert_eq!(
+            mask(b"uuid 123e4567-e89b-12d3-a456-426614174000")[1],
+            "<uuid>"
+        );
+        assert_eq!(mask(b"worker[77]: x")[0], "worker[<num>]:");
+    }
+}

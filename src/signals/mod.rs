@@ -1,0 +1,744 @@
+//! Stage 5, signals: matches the rule catalog of `grammars/signals/*.toml` against every
+//! event of the [`Timeline`] and returns the [`Signal`]s, in timeline order.
+//!
+//! All rules are compiled once ([`Catalog::compile`]): their literals go into one
+//! aho-corasick automaton (ASCII case-insensitive), so each event's message is scanned once
+//! whatever the number of rules; only the rules whose literal occurred run their regexes.
+//! Scanning is parallel (rayon, in timeline chunks) and deterministic: the output order is
+//! the timeline order, then the rule order. Context conditions (`when`) are evaluated after
+//! the scan, because `near` needs the other signals.
+
+pub mod grammar;
+
+use crate::analysis::{Gap, Verdict};
+use crate::timeline::{EvRef, Timeline};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use grammar::{GrammarError, GrammarErrors, Raw, RuleDef, parse_gap, parse_verdict};
+use rayon::prelude::*;
+use regex::bytes::Regex;
+use std::collections::HashMap;
+
+/// Structured fields matched together with the message (as ` key=value`), for parsers
+/// that split them out of the text (logrus JSON `status`, `error`).
+pub const MATCHED_FIELDS: &[&str] = &["status", "error", "err", "reason", "failure_reason"];
+
+/// One compiled context condition.
+#[derive(Clone, Debug)]
+pub struct When {
+    /// (field name, regex).
+    pub fields: Vec<(String, Regex)>,
+    /// (capture name, regex).
+    pub captures: Vec<(String, Regex)>,
+    /// Rule ids one of which must occur nearby.
+    pub near: Vec<String>,
+    /// Window for `near`, ns.
+    pub within_ns: i64,
+    /// Gap override.
+    pub gap: Option<Gap>,
+    /// Verdict override.
+    pub verdict: Option<Verdict>,
+    /// Why.
+    pub note: String,
+}
+
+/// One compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Format names (empty: all).
+    pub formats: Vec<String>,
+    /// Units (empty: all).
+    pub units: Vec<String>,
+    /// Literals.
+    pub literals: Vec<String>,
+    /// Regex alternatives.
+    pub regexes: Vec<Regex>,
+    /// Default gap.
+    pub gap: Gap,
+    /// Default verdict.
+    pub verdict: Verdict,
+    /// Severity word.
+    pub severity: String,
+    /// Explanation template.
+    pub explanation: String,
+    /// Examples (for `rules --check` and the test suite).
+    pub examples: Vec<String>,
+    /// Counterexamples.
+    pub counterexamples: Vec<String>,
+    /// Expected captures of the first example.
+    pub captures: Vec<(String, String)>,
+    /// Context overrides.
+    pub when: Vec<When>,
+    /// Grammar file the rule came from.
+    pub file: String,
+}
+
+impl Rule {
+    /// Matches `msg` against the rule's regexes; returns the captures of the first that
+    /// matches (name, value), or `None`.
+    pub fn matches(&self, msg: &[u8]) -> Option<Vec<(String, String)>> {
+        self.matches_at(msg).map(|(_, c)| c)
+    }
+
+    /// As [`Rule::matches`], with the byte offset where the match starts.
+    pub fn matches_at(&self, msg: &[u8]) -> Option<(usize, Vec<(String, String)>)> {
+        for re in &self.regexes {
+            if let Some(c) = re.captures(msg) {
+                let at = c.get(0).map_or(0, |m| m.start());
+                let mut out = Vec::new();
+                for name in re.capture_names().flatten() {
+                    if let Some(m) = c.name(name) {
+                        out.push((
+                            name.to_string(),
+                            String::from_utf8_lossy(m.as_bytes()).into_owned(),
+                        ));
+                    }
+                }
+                return Some((at, out));
+            }
+        }
+        None
+    }
+
+    /// True when the unit filter admits `unit`.
+    fn unit_ok(&self, unit: &str) -> bool {
+        self.units.is_empty()
+            || self.units.iter().any(|u| {
+                unit == u
+                    || unit
+                        .strip_prefix(u.as_str())
+                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('@'))
+            })
+    }
+
+    /// The explanation with `{name}` replaced by captures.
+    pub fn explain(&self, caps: &[(String, String)]) -> String {
+        let mut s = self.explanation.clone();
+        for (k, v) in caps {
+            s = s.replace(&format!("{{{k}}}"), v);
+        }
+        s
+    }
+}
+
+/// The compiled catalog and playbook.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Rules in grammar order (embedded files first, then user files).
+    pub rules: Vec<Rule>,
+    /// The prefilter over all literals.
+    ac: AhoCorasick,
+    /// Literal pattern index -> rule indices.
+    lit_rules: Vec<Vec<u32>>,
+    /// The playbook.
+    pub playbook: crate::incidents::Playbook,
+}
+
+/// A rule as `gaplog rules` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RuleSummary {
+    /// Id.
+    pub id: String,
+    /// Default gap.
+    pub gap: Gap,
+    /// Default verdict.
+    pub verdict: Verdict,
+    /// Severity word.
+    pub severity: String,
+    /// Title.
+    pub title: String,
+    /// Explanation template.
+    pub explanation: String,
+    /// Grammar file.
+    pub file: String,
+}
+
+/// One matched signal.
+#[derive(Clone, Debug)]
+pub struct Signal {
+    /// Rule index in the catalog.
+    pub rule: u32,
+    /// The event.
+    pub ev: EvRef,
+    /// Byte offset of the match in the event's message (for multi-line records: which line).
+    pub at: u32,
+    /// Time (ns) when the event has one.
+    pub time: Option<i64>,
+    /// Host ("" when unknown).
+    pub host: String,
+    /// Named captures.
+    pub captures: Vec<(String, String)>,
+    /// Gap after context.
+    pub gap: Gap,
+    /// Verdict after context.
+    pub verdict: Verdict,
+    /// The context note that changed the classification, if any.
+    pub note: Option<String>,
+}
+
+impl Signal {
+    /// A capture's value.
+    pub fn capture(&self, name: &str) -> Option<&str> {
+        self.captures
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn compile_regex(
+    raw: &Raw,
+    f: usize,
+    span: Option<std::ops::Range<usize>>,
+    pat: &str,
+    what: &str,
+) -> Result<Regex, GrammarError> {
+    regex::bytes::RegexBuilder::new(pat)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| {
+            let first = e.to_string();
+            let last = first.lines().last().unwrap_or("").trim().to_string();
+            raw.err(f, span, format!("{what} does not compile: {last}"))
+        })
+}
+
+fn compile_rule(raw: &Raw, f: usize, d: &RuleDef, errs: &mut Vec<GrammarError>) -> Option<Rule> {
+    let id = d.id.get_ref().clone();
+    let at = |s: Option<std::ops::Range<usize>>, m: String| raw.err(f, s, m);
+    let n0 = errs.len();
+    if !grammar::is_kebab(&id) {
+        errs.push(at(
+            d.id.span().into(),
+            format!("rule id `{id}` is not kebab-case"),
+        ));
+    }
+    if d.literals.is_empty() || d.literals.iter().any(|l| l.trim().is_empty()) {
+        errs.push(at(
+            d.id.span().into(),
+            format!("rule `{id}`: `literals` must list at least one non-empty string"),
+        ));
+    }
+    let gap = parse_gap(d.gap.get_ref())
+        .map_err(|m| errs.push(at(d.gap.span().into(), format!("rule `{id}`: {m}"))))
+        .ok();
+    let verdict = parse_verdict(d.verdict.get_ref())
+        .map_err(|m| errs.push(at(d.verdict.span().into(), format!("rule `{id}`: {m}"))))
+        .ok();
+    if crate::event::Severity::from_word(d.severity.as_bytes()) == crate::event::Severity::Unknown {
+        errs.push(at(
+            d.id.span().into(),
+            format!("rule `{id}`: unknown severity `{}`", d.severity),
+        ));
+    }
+    let mut regexes = Vec::new();
+    for p in d.regex.get_ref().list() {
+        match compile_regex(
+            raw,
+            f,
+            d.regex.span().into(),
+            p,
+            &format!("rule `{id}`: regex"),
+        ) {
+            Ok(r) => regexes.push(r),
+            Err(e) => errs.push(e),
+        }
+    }
+    let mut when = Vec::new();
+    for w in &d.when {
+        let mut fields = Vec::new();
+        let mut captures = Vec::new();
+        for (k, v) in &w.fields {
+            match compile_regex(
+                raw,
+                f,
+                d.id.span().into(),
+                v,
+                &format!("rule `{id}`: when field `{k}`"),
+            ) {
+                Ok(r) => fields.push((k.clone(), r)),
+                Err(e) => errs.push(e),
+            }
+        }
+        for (k, v) in &w.captures {
+            match compile_regex(
+                raw,
+                f,
+                d.id.span().into(),
+                v,
+                &format!("rule `{id}`: when capture `{k}`"),
+            ) {
+                Ok(r) => captures.push((k.clone(), r)),
+                Err(e) => errs.push(e),
+            }
+        }
+        let g = w.gap.as_deref().map(parse_gap).transpose();
+        let v = w.verdict.as_deref().map(parse_verdict).transpose();
+        match (g, v) {
+            (Ok(gap), Ok(verdict)) => when.push(When {
+                fields,
+                captures,
+                near: w.near.clone(),
+                within_ns: (w.within.unwrap_or(300.0) * 1e9) as i64,
+                gap,
+                verdict,
+                note: w.note.clone(),
+            }),
+            (Err(m), _) | (_, Err(m)) => {
+                errs.push(at(d.id.span().into(), format!("rule `{id}`: when: {m}")))
+            }
+        }
+    }
+    if errs.len() > n0 {
+        return None;
+    }
+    let rule = Rule {
+        id: id.clone(),
+        title: d.title.clone(),
+        formats: d.formats.clone(),
+        units: d.units.clone(),
+        literals: d.literals.clone(),
+        regexes,
+        gap: gap?,
+        verdict: verdict?,
+        severity: d.severity.clone(),
+        explanation: d.explanation.clone(),
+        examples: d.examples.iter().map(|e| e.get_ref().clone()).collect(),
+        counterexamples: d
+            .counterexamples
+            .iter()
+            .map(|e| e.get_ref().clone())
+            .collect(),
+        captures: d
+            .captures
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        when,
+        file: raw.files[f].0.clone(),
+    };
+    if d.examples.is_empty() {
+        errs.push(at(d.id.span().into(), format!("rule `{id}`: no examples")));
+    }
+    // Examples go through the prefilter too: a regex that matches but whose literals do
+    // not occur would never fire on a real log.
+    let lit_hit = |s: &str| {
+        let l = s.to_ascii_lowercase();
+        rule.literals
+            .iter()
+            .any(|x| l.contains(&x.to_ascii_lowercase()))
+    };
+    for e in &d.examples {
+        let s = e.get_ref();
+        if !lit_hit(s) {
+            errs.push(at(
+                e.span().into(),
+                format!("rule `{id}`: example contains none of the literals: {s:?}"),
+            ));
+        } else if rule.matches(s.as_bytes()).is_none() {
+            errs.push(at(
+                e.span().into(),
+                format!("rule `{id}`: example does not match: {s:?}"),
+            ));
+        }
+    }
+    for e in &d.counterexamples {
+        let s = e.get_ref();
+        if lit_hit(s) && rule.matches(s.as_bytes()).is_some() {
+            errs.push(at(
+                e.span().into(),
+                format!("rule `{id}`: counterexample matches: {s:?}"),
+            ));
+        }
+    }
+    if let Some(first) = d.examples.first() {
+        let caps = rule.matches(first.get_ref().as_bytes()).unwrap_or_default();
+        for (k, v) in &d.captures {
+            let got = caps.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            if got != Some(v.as_str()) {
+                errs.push(at(
+                    first.span().into(),
+                    format!(
+                        "rule `{id}`: first example captures {k}={}, expected {v:?}",
+                        got.map_or("nothing".to_string(), |g| format!("{g:?}"))
+                    ),
+                ));
+            }
+        }
+    }
+    Some(rule)
+}
+
+impl Catalog {
+    /// The embedded grammar, compiled. The embedded grammar is tested, so an error here is
+    /// a build defect; it is still returned, never panicked on.
+    pub fn embedded() -> Result<Catalog, GrammarErrors> {
+        Catalog::compile(&Raw::embedded()?)
+    }
+
+    /// The embedded grammar plus user folders (later ids replace earlier ones).
+    pub fn with_dirs(dirs: &[std::path::PathBuf]) -> Result<Catalog, GrammarErrors> {
+        let mut raw = Raw::embedded()?;
+        for d in dirs {
+            raw.add_dir(d)?;
+        }
+        Catalog::compile(&raw)
+    }
+
+    /// Compiles and validates a raw grammar; every problem is reported, with file and line.
+    pub fn compile(raw: &Raw) -> Result<Catalog, GrammarErrors> {
+        let mut errs = Vec::new();
+        let mut rules = Vec::new();
+        for (f, d) in &raw.rules {
+            if let Some(r) = compile_rule(raw, *f, d, &mut errs) {
+                rules.push(r);
+            }
+        }
+        let ids: Vec<&str> = raw
+            .rules
+            .iter()
+            .map(|(_, r)| r.id.get_ref().as_str())
+            .collect();
+        // `near` must name known rules.
+        for (f, d) in &raw.rules {
+            for w in &d.when {
+                for n in &w.near {
+                    if !ids.contains(&n.as_str()) {
+                        errs.push(raw.err(
+                            *f,
+                            d.id.span().into(),
+                            format!("rule `{}`: when near: {}", d.id.get_ref(), unknown(n, &ids)),
+                        ));
+                    }
+                }
+            }
+        }
+        let playbook = crate::incidents::Playbook::compile(raw, &ids, &mut errs);
+        if !errs.is_empty() {
+            return Err(GrammarErrors(errs));
+        }
+        let mut lits: Vec<String> = Vec::new();
+        let mut lit_rules: Vec<Vec<u32>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (ri, r) in rules.iter().enumerate() {
+            for l in &r.literals {
+                let key = l.to_ascii_lowercase();
+                let i = *index.entry(key.clone()).or_insert_with(|| {
+                    lits.push(key);
+                    lit_rules.push(Vec::new());
+                    lits.len() - 1
+                });
+                if !lit_rules[i].contains(&(ri as u32)) {
+                    lit_rules[i].push(ri as u32);
+                }
+            }
+        }
+        // A DFA: the literal set is small (a few hundred states), and every event's message
+        // goes through it once.
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&lits)
+            .map_err(|e| {
+                GrammarErrors(vec![GrammarError {
+                    file: "grammars".into(),
+                    line: 1,
+                    message: format!("literal prefilter: {e}"),
+                }])
+            })?;
+        Ok(Catalog {
+            rules,
+            ac,
+            lit_rules,
+            playbook,
+        })
+    }
+
+    /// The catalog as listed by `gaplog rules`, in grammar order.
+    pub fn listing(&self) -> Vec<RuleSummary> {
+        self.rules
+            .iter()
+            .map(|r| RuleSummary {
+                id: r.id.clone(),
+                gap: r.gap,
+                verdict: r.verdict,
+                severity: r.severity.clone(),
+                title: r.title.clone(),
+                explanation: r.explanation.clone(),
+                file: r.file.clone(),
+            })
+            .collect()
+    }
+
+    /// The index of rule `id`.
+    pub fn rule_index(&self, id: &str) -> Option<usize> {
+        self.rules.iter().position(|r| r.id == id)
+    }
+
+    /// Candidate rules for a message: those whose literal occurs, in rule order.
+    pub fn candidates(&self, msg: &[u8]) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        for m in self.ac.find_overlapping_iter(aho_corasick::Input::new(msg)) {
+            for &r in &self.lit_rules[m.pattern().as_usize()] {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Scans the timeline; returns signals in timeline order with context applied.
+    pub fn scan(&self, tl: &Timeline) -> Vec<Signal> {
+        // Per source, the atoms of the structured fields matched along with the message.
+        let extra: Vec<Vec<crate::event::Atom>> = (0..tl.sources.len())
+            .map(|s| {
+                let atoms = tl.atoms(s as u32);
+                MATCHED_FIELDS
+                    .iter()
+                    .filter_map(|f| atoms.find(f))
+                    .collect()
+            })
+            .collect();
+        let mut sigs: Vec<Signal> = tl
+            .order
+            .par_chunks(4096)
+            .flat_map_iter(|chunk| {
+                chunk
+                    .iter()
+                    .flat_map(|&r| self.scan_event(tl, r, &extra[r.source as usize]))
+            })
+            .collect();
+        self.apply_context(tl, &mut sigs);
+        sigs
+    }
+
+    fn scan_event(&self, tl: &Timeline, r: EvRef, extra: &[crate::event::Atom]) -> Vec<Signal> {
+        let e = tl.event(r);
+        let mut msg = std::borrow::Cow::Borrowed(tl.message_bytes(r));
+        // Parsers that split structured logs (logrus JSON, journal fields) leave `status=`
+        // or `error=` out of the message; rules are written against the text form, so such
+        // fields are appended as ` key=value` (an allocation only for those events).
+        if !extra.is_empty() && e.fields.iter().any(|(k, _)| extra.contains(k)) {
+            let bytes = tl.bytes(r.source);
+            let atoms = tl.atoms(r.source);
+            let mut owned = msg.into_owned();
+            for (k, v) in e.fields.iter().filter(|(k, _)| extra.contains(k)) {
+                let v = v.bytes(bytes);
+                // Skip fields the message already carries in text form.
+                let key = atoms.get(*k);
+                if memchr::memmem::find(&owned, format!("{key}=").as_bytes()).is_some() {
+                    continue;
+                }
+                owned.push(b' ');
+                owned.extend_from_slice(key.as_bytes());
+                owned.push(b'=');
+                owned.extend_from_slice(v);
+            }
+            msg = std::borrow::Cow::Owned(owned);
+        }
+        let msg: &[u8] = &msg;
+        let cands = self.candidates(msg);
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        let unit = tl.unit(r);
+        let fmt = crate::formats::name_of(e.format);
+        let inner = e.inner.map(crate::formats::name_of);
+        let mut out = Vec::new();
+        for ri in cands {
+            let rule = &self.rules[ri as usize];
+            if !rule.formats.is_empty()
+                && !rule
+                    .formats
+                    .iter()
+                    .any(|f| f == fmt || Some(f.as_str()) == inner)
+            {
+                continue;
+            }
+            if !rule.unit_ok(unit) {
+                continue;
+            }
+            if let Some((at, caps)) = rule.matches_at(msg) {
+                out.push(Signal {
+                    rule: ri,
+                    ev: r,
+                    at: at as u32,
+                    time: tl.has_time(r).then_some(e.time),
+                    host: tl.host(r).to_string(),
+                    captures: caps,
+                    gap: rule.gap,
+                    verdict: rule.verdict,
+                    note: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// Applies each rule's `when` list: the first condition that holds sets gap, verdict
+    /// and note.
+    fn apply_context(&self, tl: &Timeline, sigs: &mut [Signal]) {
+        // Signals by rule id, for `near` (each list is in time order).
+        let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in sigs.iter().enumerate() {
+            by_rule
+                .entry(self.rules[s.rule as usize].id.as_str())
+                .or_default()
+                .push(i);
+        }
+        let mut updates: Vec<(usize, &When)> = Vec::new();
+        for (i, s) in sigs.iter().enumerate() {
+            let rule = &self.rules[s.rule as usize];
+            for w in &rule.when {
+                if self.holds(tl, sigs, &by_rule, i, w) {
+                    updates.push((i, w));
+                    break;
+                }
+            }
+        }
+        for (i, w) in updates {
+            let s = &mut sigs[i];
+            if let Some(g) = w.gap {
+                s.gap = g;
+            }
+            if let Some(v) = w.verdict {
+                s.verdict = v;
+            }
+            s.note = Some(w.note.clone());
+        }
+    }
+
+    fn holds(
+        &self,
+        tl: &Timeline,
+        sigs: &[Signal],
+        by_rule: &HashMap<&str, Vec<usize>>,
+        i: usize,
+        w: &When,
+    ) -> bool {
+        let s = &sigs[i];
+        for (k, re) in &w.fields {
+            match tl.field(s.ev, k) {
+                Some(v) if re.is_match(v) => {}
+                _ => return false,
+            }
+        }
+        for (k, re) in &w.captures {
+            match s.capture(k) {
+                Some(v) if re.is_match(v.as_bytes()) => {}
+                _ => return false,
+            }
+        }
+        if !w.near.is_empty() {
+            let Some(t) = s.time else { return false };
+            let found = w.near.iter().any(|n| {
+                by_rule.get(n.as_str()).is_some_and(|list| {
+                    list.iter().any(|&j| {
+                        let o = &sigs[j];
+                        j != i
+                            && same_place(s, o)
+                            && o.time.is_some_and(|u| (u - t).abs() <= w.within_ns)
+                    })
+                })
+            });
+            if !found {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Same host when both know it, else same source.
+pub fn same_place(a: &Signal, b: &Signal) -> bool {
+    if !a.host.is_empty() && !b.host.is_empty() {
+        a.host == b.host
+    } else {
+        a.ev.source == b.ev.source
+    }
+}
+
+/// "unknown signal `x`" with a did-you-mean hint.
+pub fn unknown(name: &str, ids: &[&str]) -> String {
+    let best = ids
+        .iter()
+        .map(|i| (crate::formats::edit_distance(i, name), *i))
+        .min();
+    match best {
+        Some((d, n)) if d <= 4 => format!("unknown signal `{name}`, did you mean `{n}`?"),
+        _ => format!("unknown signal `{name}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiled once: a debug-build compile of the whole catalog takes a while.
+    fn cat() -> &'static Catalog {
+        static C: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        C.get_or_init(|| Catalog::embedded().expect("embedded grammar compiles"))
+    }
+
+    #[test]
+    fn prefilter_selects_only_rules_whose_literal_occurs() {
+        let c = cat();
+        assert!(c.candidates(b"Started Session 3 of User ops.").is_empty());
+        let k = c.rule_index("kernel-oom-kill").unwrap() as u32;
+        // ASCII case-insensitive literals, overlapping matches all reported.
+        let cands = c.candidates(b"OUT OF MEMORY: KILLED PROCESS 1 (x)");
+        assert!(cands.contains(&k));
+        assert!(cands.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+    }
+
+    #[test]
+    fn unit_filter_admits_suffixed_units() {
+        let c = cat();
+        let r = &c.rules[c.rule_index("systemd-unit-oom-kill").unwrap()];
+        assert!(r.unit_ok("systemd"));
+        assert!(r.unit_ok("systemd.service") || !r.units.is_empty());
+        assert!(!r.unit_ok("systemdx"));
+        assert!(!r.unit_ok("kernel"));
+    }
+
+    #[test]
+    fn explanation_substitutes_captures() {
+        let c = cat();
+        let r = &c.rules[c.rule_index("kernel-oom-kill").unwrap()];
+        let caps = r
+            .matches(b"Out of memory: Killed process 77 (etcd) total-vm:1kB")
+            .unwrap();
+        assert_eq!(
+            r.explain(&caps),
+            "the host ran out of memory and the kernel killed etcd (pid 77); what Nix declared no longer runs"
+        );
+    }
+
+    #[test]
+    fn unknown_hints() {
+        assert_eq!(
+            unknown("job-faild", &["job-failed", "kernel-oom-kill"]),
+            "unknown signal `job-faild`, did you mean `job-failed`?"
+        );
+        assert_eq!(
+            unknown("zzzzzzzzzzzz", &["job-failed"]),
+            "unknown signal `zzzzzzzzzzzz`"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matching_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let c = cat();
+            for r in c.candidates(&bytes) {
+                let _ = c.rules[r as usize].matches(&bytes);
+            }
+        }
+    }
+}
