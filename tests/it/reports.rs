@@ -1204,47 +1204,35 @@ fn cli_paths_are_kept_as_given() {
 
 // ---------------------------------------------------------------------------------------
 // Golden reports of the samples: `reports/<sample>/` must be what `scripts/regen-reports`
-// writes today. A sample without a `reports/<sample>` folder yet is skipped (the lead
-// generates them once samples and parsers are merged).
+// writes today, for every sample (a folder of `samples/` with a README.md).
 
-/// The inputs of one sample as `scripts/regen-reports` passes them: every entry of the
-/// sample folder except its README, sorted, relative to the repository root.
-fn sample_inputs(sample: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(Path::new(ROOT).join("samples").join(sample))
+/// The sample folders, sorted.
+fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(ROOT).join("samples"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| !n.starts_with("README"))
-        .map(|n| format!("samples/{sample}/{n}"))
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().join("README.md").is_file())
+        .map(|e| e.file_name().into_string().unwrap())
         .collect();
-    v.sort();
-    v
+    names.sort();
+    names
 }
 
 #[test]
 fn golden_sample_reports_are_up_to_date() {
-    let samples = Path::new(ROOT).join("samples");
-    let Ok(entries) = std::fs::read_dir(&samples) else {
-        return; // no samples in this tree yet
-    };
-    let mut names: Vec<String> = entries
-        .map(|e| e.unwrap())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = sample_names();
+    assert!(names.len() >= 5, "samples: {names:?}");
     let tmp = tempfile::tempdir().unwrap();
     let mut stale = Vec::new();
     for name in names {
         let golden = Path::new(ROOT).join("reports").join(&name);
-        if !golden.is_dir() {
-            continue;
-        }
         let out = tmp.path().join(&name);
-        let mut args = vec!["analyze".to_string()];
-        args.extend(sample_inputs(&name));
-        args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+        // Exactly the command of scripts/regen-reports (and of the README, for the tale).
         let o = Command::new(BIN)
-            .args(&args)
+            .arg("analyze")
+            .arg(format!("samples/{name}"))
+            .arg("--out")
+            .arg(&out)
             .current_dir(ROOT)
             .env("TZ", "UTC")
             .env("NO_COLOR", "1")
@@ -1265,7 +1253,7 @@ fn golden_sample_reports_are_up_to_date() {
     }
     assert!(
         stale.is_empty(),
-        "stale golden reports (run scripts/regen-reports): {stale:?}"
+        "stale or missing golden reports (run scripts/regen-reports, review git diff reports/): {stale:?}"
     );
 }
 
