@@ -252,12 +252,42 @@ pub fn any_verdict(a: &Analysis, verdict: Verdict) -> bool {
     a.incidents.iter().any(|i| i.verdict == verdict)
 }
 
-/// The incident a reader should start from: the first failure nothing else caused, else the
-/// first failure, else the first incident.
+/// The incident a reader should start from: among the failures nothing else caused, the one
+/// that caused the most others (directly or through a chain of `caused_by`), the earlier on a
+/// tie; else the first failure, else the first incident.
 pub fn headline(a: &Analysis) -> Option<&Incident> {
     let failures = || a.incidents.iter().filter(|i| i.verdict == Verdict::Failure);
-    failures()
-        .find(|i| i.caused_by.is_none())
+    let caused = |root: &str| {
+        a.incidents
+            .iter()
+            .filter(|i| {
+                // Walk up the caused_by chain (bounded: ids are unique, chains are short).
+                let mut cur = i.caused_by.as_deref();
+                for _ in 0..a.incidents.len() {
+                    match cur {
+                        Some(c) if c == root => return true,
+                        Some(c) => {
+                            cur = a
+                                .incidents
+                                .iter()
+                                .find(|x| x.id == c)
+                                .and_then(|x| x.caused_by.as_deref())
+                        }
+                        None => return false,
+                    }
+                }
+                false
+            })
+            .count()
+    };
+    let mut best: Option<(&Incident, usize)> = None;
+    for i in failures().filter(|i| i.caused_by.is_none()) {
+        let n = caused(&i.id);
+        if best.is_none_or(|(_, b)| n > b) {
+            best = Some((i, n));
+        }
+    }
+    best.map(|(i, _)| i)
         .or_else(|| failures().next())
         .or_else(|| a.incidents.first())
 }
@@ -307,6 +337,35 @@ pub fn one_line(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headline_is_the_root_that_caused_most() {
+        let inc = |id: &str, caused_by: Option<&str>, verdict| Incident {
+            id: id.into(),
+            caused_by: caused_by.map(Into::into),
+            verdict,
+            ..Incident::default()
+        };
+        let mut a = Analysis {
+            incidents: vec![
+                inc("I1", None, Verdict::Failure),
+                inc("I2", None, Verdict::Expected),
+                inc("I3", None, Verdict::Failure),
+                inc("I4", Some("I3"), Verdict::Failure),
+                inc("I5", Some("I4"), Verdict::Failure),
+            ],
+            ..Analysis::default()
+        };
+        assert_eq!(
+            headline(&a).unwrap().id,
+            "I3",
+            "I3 caused I4 and, through it, I5"
+        );
+        a.incidents.truncate(3);
+        assert_eq!(headline(&a).unwrap().id, "I1", "a tie goes to the earlier");
+        a.incidents.retain(|i| i.verdict == Verdict::Expected);
+        assert_eq!(headline(&a).unwrap().id, "I2");
+    }
 
     #[test]
     fn durations_read_like_prose() {
