@@ -9,6 +9,41 @@
 
 use std::borrow::Cow;
 
+/// Index just past the escape sequence that starts at `b[i]` (an ESC byte): CSI
+/// (`ESC [` parameters, final byte), OSC (`ESC ]` … BEL or ST) or a two-byte sequence. A
+/// sequence cut by the end of the input ends there.
+pub fn escape_end(b: &[u8], i: usize) -> usize {
+    let mut i = i + 1;
+    match b.get(i) {
+        Some(b'[') => {
+            // CSI: parameters and intermediates 0x20..=0x3f, final 0x40..=0x7e.
+            i += 1;
+            while i < b.len() && (0x20..=0x3f).contains(&b[i]) {
+                i += 1;
+            }
+            if i < b.len() && (0x40..=0x7e).contains(&b[i]) {
+                i += 1;
+            }
+        }
+        Some(b']') => {
+            // OSC: until BEL or ST (ESC \).
+            i += 1;
+            while i < b.len() {
+                if b[i] == 0x07 {
+                    return i + 1;
+                }
+                if b[i] == 0x1b && b.get(i + 1) == Some(&b'\\') {
+                    return i + 2;
+                }
+                i += 1;
+            }
+        }
+        Some(_) => i += 1,
+        None => {}
+    }
+    i.min(b.len())
+}
+
 /// Removes ANSI escape sequences (CSI, OSC, two-byte ESC sequences) from `b`.
 pub fn strip_ansi(b: &[u8]) -> Cow<'_, [u8]> {
     let Some(first) = memchr::memchr(0x1b, b) else {
@@ -18,52 +53,81 @@ pub fn strip_ansi(b: &[u8]) -> Cow<'_, [u8]> {
     out.extend_from_slice(&b[..first]);
     let mut i = first;
     while i < b.len() {
-        if b[i] != 0x1b {
-            match memchr::memchr(0x1b, &b[i..]) {
-                Some(j) => {
-                    out.extend_from_slice(&b[i..i + j]);
-                    i += j;
-                }
-                None => {
-                    out.extend_from_slice(&b[i..]);
-                    break;
-                }
+        match memchr::memchr(0x1b, &b[i..]) {
+            Some(0) => i = escape_end(b, i),
+            Some(j) => {
+                out.extend_from_slice(&b[i..i + j]);
+                i += j;
             }
-            continue;
-        }
-        // b[i] == ESC
-        i += 1;
-        match b.get(i) {
-            Some(b'[') => {
-                // CSI: parameters and intermediates 0x20..=0x3f, final 0x40..=0x7e.
-                i += 1;
-                while i < b.len() && (0x20..=0x3f).contains(&b[i]) {
-                    i += 1;
-                }
-                if i < b.len() && (0x40..=0x7e).contains(&b[i]) {
-                    i += 1;
-                }
+            None => {
+                out.extend_from_slice(&b[i..]);
+                break;
             }
-            Some(b']') => {
-                // OSC: until BEL or ST (ESC \).
-                i += 1;
-                while i < b.len() {
-                    if b[i] == 0x07 {
-                        i += 1;
-                        break;
-                    }
-                    if b[i] == 0x1b && b.get(i + 1) == Some(&b'\\') {
-                        i += 2;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            Some(_) => i += 1,
-            None => {}
         }
     }
     Cow::Owned(out)
+}
+
+/// `b` without ANSI escapes, and for each kept byte its offset in `b` (so that ranges found
+/// in the stripped text can be given back as ranges of the raw bytes).
+pub fn strip_ansi_mapped(b: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(b.len());
+    let mut map = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == 0x1b {
+            i = escape_end(b, i);
+        } else {
+            out.push(b[i]);
+            map.push(i);
+            i += 1;
+        }
+    }
+    (out, map)
+}
+
+/// A message with its ANSI escapes removed that can give offsets found in the clean text back
+/// as offsets of the raw bytes: embedded-format `refine` hooks find fields in the clean text
+/// and must hand the journal parser ranges of the raw message.
+pub struct Stripped<'a> {
+    /// The text without escapes (borrowed when there was none).
+    pub text: Cow<'a, [u8]>,
+    map: Option<Vec<usize>>,
+    raw_len: usize,
+}
+
+impl<'a> Stripped<'a> {
+    /// Strips `raw` (no copy when it has no ESC byte).
+    pub fn new(raw: &'a [u8]) -> Self {
+        if memchr::memchr(0x1b, raw).is_none() {
+            return Stripped {
+                text: Cow::Borrowed(raw),
+                map: None,
+                raw_len: raw.len(),
+            };
+        }
+        let (text, map) = strip_ansi_mapped(raw);
+        Stripped {
+            text: Cow::Owned(text),
+            map: Some(map),
+            raw_len: raw.len(),
+        }
+    }
+    /// The raw offset of clean offset `i` (the raw length past the end).
+    pub fn raw(&self, i: usize) -> usize {
+        match &self.map {
+            None => i.min(self.raw_len),
+            Some(m) => m.get(i).copied().unwrap_or(self.raw_len),
+        }
+    }
+    /// The raw range of a clean range: from its first byte to just past its last.
+    pub fn raw_range(&self, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        if r.is_empty() {
+            let s = self.raw(r.start);
+            return s..s;
+        }
+        self.raw(r.start)..self.raw(r.end - 1).saturating_add(1).min(self.raw_len)
+    }
 }
 
 /// Resolves carriage-return overwrites the way a terminal shows them: the visible text is
@@ -145,6 +209,22 @@ mod tests {
         );
         assert_eq!(&*strip_ansi(b"cut\x1b["), b"cut");
         assert_eq!(&*strip_ansi(b"\x1b"), b"");
+    }
+
+    #[test]
+    fn mapped_stripping_points_back_into_the_raw_bytes() {
+        let raw = b"\x1b[31mERROR\x1b[0m x";
+        let (out, map) = strip_ansi_mapped(raw);
+        assert_eq!(out, b"ERROR x");
+        assert_eq!(map[0], 5);
+        assert_eq!(&raw[map[6]..=map[6]], b"x");
+        assert_eq!(strip_ansi(raw).as_ref(), out.as_slice());
+        let st = Stripped::new(raw);
+        assert_eq!(&raw[st.raw_range(0..5)], b"ERROR");
+        assert_eq!(st.raw_range(6..6), 15..15);
+        let plain = Stripped::new(b"plain");
+        assert!(matches!(plain.text, Cow::Borrowed(_)));
+        assert_eq!(plain.raw_range(1..3), 1..3);
     }
 
     #[test]

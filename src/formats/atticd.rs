@@ -359,44 +359,6 @@ pub fn classify_client(t: &[u8]) -> Option<Class> {
     Some(c)
 }
 
-/// `b` with ANSI removed, and for each kept byte its offset in `b` (used to give a journal
-/// parser ranges of the raw message).
-pub(crate) fn strip_with_map(b: &[u8]) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::with_capacity(b.len());
-    let mut map = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != 0x1b {
-            out.push(b[i]);
-            map.push(i);
-            i += 1;
-            continue;
-        }
-        i += 1;
-        match b.get(i) {
-            Some(b'[') => {
-                i += 1;
-                while i < b.len() && (0x20..=0x3f).contains(&b[i]) {
-                    i += 1;
-                }
-                if i < b.len() && (0x40..=0x7e).contains(&b[i]) {
-                    i += 1;
-                }
-            }
-            Some(b']') => {
-                while i < b.len() && b[i] != 0x07 && !(b[i] == 0x1b && b.get(i + 1) == Some(&b'\\'))
-                {
-                    i += 1;
-                }
-                i += if b.get(i) == Some(&0x07) { 1 } else { 2 };
-            }
-            Some(_) => i += 1,
-            None => {}
-        }
-    }
-    (out, map)
-}
-
 enum Open {
     None,
     Event,
@@ -528,26 +490,9 @@ impl Format for Atticd {
         if ident != "atticd" && ident != "attic-server" {
             return None;
         }
-        let (clean, map) = if memchr::memchr(0x1b, msg).is_some() {
-            let (s, m) = strip_with_map(msg);
-            (std::borrow::Cow::Owned(s), Some(m))
-        } else {
-            (std::borrow::Cow::Borrowed(msg), None)
-        };
-        let to_raw = |i: usize| -> usize {
-            match &map {
-                None => i,
-                Some(m) => m.get(i).copied().unwrap_or(msg.len()),
-            }
-        };
-        let to_raw_range = |r: Range<usize>| -> Range<usize> {
-            match &map {
-                None => r,
-                Some(m) if r.is_empty() => to_raw(r.start)..to_raw(r.start),
-                Some(m) => to_raw(r.start)..m.get(r.end - 1).map_or(msg.len(), |&e| e + 1),
-            }
-        };
-        if let Some(j) = parse_json(&clean) {
+        let st = crate::text::Stripped::new(msg);
+        let clean = &st.text;
+        if let Some(j) = parse_json(clean) {
             // Decoded JSON has no byte ranges in the message: severity and time only.
             return Some(Refined {
                 severity: Some(j.severity),
@@ -556,25 +501,25 @@ impl Format for Atticd {
                 fields: Vec::new(),
             });
         }
-        if let Some(t) = parse_tracing(&clean) {
+        if let Some(t) = parse_tracing(clean) {
             return Some(Refined {
                 severity: Some(t.severity),
                 time: Some(t.time),
-                message_start: to_raw(t.msg_start),
+                message_start: st.raw(t.msg_start),
                 fields: t
                     .fields
                     .into_iter()
-                    .map(|(k, r)| (k, to_raw_range(r)))
+                    .map(|(k, r)| (k, st.raw_range(r)))
                     .collect(),
             });
         }
-        let (sev, listen) = bare_line(&clean)?;
+        let (sev, listen) = bare_line(clean)?;
         Some(Refined {
             severity: Some(sev),
             time: None,
             message_start: 0,
             fields: listen
-                .map(|r| vec![("listen", to_raw_range(r))])
+                .map(|r| vec![("listen", st.raw_range(r))])
                 .unwrap_or_default(),
         })
     }

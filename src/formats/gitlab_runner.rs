@@ -483,16 +483,10 @@ impl Format for GitlabRunner {
         if ident != "gitlab-runner" && ident != "gitlab-ci-multi-runner" {
             return None;
         }
-        let (clean, map) = super::atticd::strip_with_map(msg);
-        let l = parse_line(&clean)?;
-        let raw = |i: usize| map.get(i).copied().unwrap_or(msg.len());
-        let raw_r = |r: &Range<usize>| -> Range<usize> {
-            if r.is_empty() {
-                raw(r.start)..raw(r.start)
-            } else {
-                raw(r.start)..map.get(r.end - 1).map_or(msg.len(), |&e| e + 1)
-            }
-        };
+        let st = crate::text::Stripped::new(msg);
+        let l = parse_line(&st.text)?;
+        let raw = |i: usize| st.raw(i);
+        let raw_r = |r: &Range<usize>| st.raw_range(r.clone());
         Some(Refined {
             severity: Some(l.severity),
             time: l.time,

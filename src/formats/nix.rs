@@ -607,9 +607,8 @@ impl Format for Nix {
             });
         }
         // Nix colours `error:` on a terminal; give the journal parser raw ranges.
-        let (clean, map) = super::atticd::strip_with_map(msg);
-        let cl = classify(&clean)?;
-        let raw = |i: usize| map.get(i).copied().unwrap_or(msg.len());
+        let st = crate::text::Stripped::new(msg);
+        let cl = classify(&st.text)?;
         Some(Refined {
             severity: Some(cl.severity),
             time: None,
@@ -618,12 +617,7 @@ impl Format for Nix {
                 .fields
                 .into_iter()
                 .filter(|(_, r)| !r.is_empty())
-                .map(|(k, r)| {
-                    (
-                        k,
-                        raw(r.start)..map.get(r.end - 1).map_or(msg.len(), |&e| e + 1),
-                    )
-                })
+                .map(|(k, r)| (k, st.raw_range(r)))
                 .collect(),
         })
     }
