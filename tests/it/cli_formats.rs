@@ -161,3 +161,57 @@ fn timeline_exports_read_back() {
     assert_eq!(lines.len(), rows);
     assert!(lines.iter().all(|l| l["time"].is_string()));
 }
+
+/// Every bundled sample: each file detected, nothing unparsed, no issue, and the clocks of
+/// one outage agree (every timed file of a sample within one window of 36 hours, each file's
+/// span inside it), hosts named by every format whose lines carry one.
+#[test]
+fn every_sample_file_is_detected_parsed_and_aligned() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut names: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("README.md").is_file())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5);
+    for sample in names {
+        let out = gaplog(&["formats", "--json", sample.to_str().unwrap()]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sources = v["sources"].as_array().unwrap();
+        assert!(sources.len() >= 2, "{}", sample.display());
+        let mut lo = i64::MAX;
+        let mut hi = i64::MIN;
+        for s in sources {
+            let path = s["path"].as_str().unwrap();
+            assert_ne!(s["format"], "unknown", "{path}");
+            assert_eq!(s["unparsed"], 0, "{path}: {s}");
+            assert_eq!(s["issues"], json!([]), "{path}");
+            // Formats whose lines name their host must yield one.
+            if s["format"].as_str().unwrap().starts_with("journal") || s["format"] == "syslog" {
+                assert!(
+                    !s["hosts"].as_array().unwrap().is_empty(),
+                    "{path}: no host"
+                );
+            }
+            let t = |k: &str| {
+                s[k].as_str().map(|x| {
+                    gaplog::time::parse_rfc3339(x.as_bytes())
+                        .unwrap_or_else(|| panic!("{path}: {k} {x}"))
+                        .0
+                })
+            };
+            if let (Some(a), Some(b)) = (t("first"), t("last")) {
+                assert!(a <= b, "{path}");
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        let hours = (hi - lo) / 3_600_000_000_000;
+        assert!(
+            hours <= 36,
+            "{}: files span {hours} h: a clock is misaligned",
+            sample.display()
+        );
+    }
+}
