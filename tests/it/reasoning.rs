@@ -937,3 +937,106 @@ proptest::proptest! {
         let _ = run(true);
     }
 }
+
+/// A Cachix push whose 401 is hidden by `|| true` (shell trace with FF_TIMESTAMPS on one
+/// runner), and a later job on another runner that cannot substitute the closure (its trace
+/// and the runner's journal in `-o json`): the hidden failure is the cause, across hosts.
+#[test]
+fn masked_cachix_push_starves_a_later_job() {
+    let a = analyze("cachix-masked-push", None);
+    assert_eq!(a.incidents.len(), 2, "{}", gaplog::report::json(&a));
+    let push = find(&a, "cachix-auth-failed");
+    assert_eq!(
+        (push.gap, push.verdict),
+        (Gap::DeclaredVsOperational, Verdict::Failure)
+    );
+    assert_eq!(
+        rules(push),
+        ["push-ignored-with-or-true", "cachix-auth-failed"]
+    );
+    assert!(
+        push.reasoning.contains("Root: `cachix-auth-failed`"),
+        "the error, not the echoed command line, is the root: {}",
+        push.reasoning
+    );
+    assert!(
+        push.reasoning
+            .contains("failure by context: Cachix is the primary cache"),
+        "{}",
+        push.reasoning
+    );
+    let starved = find(&a, "nix-substitution-failed");
+    assert_eq!(starved.verdict, Verdict::Failure);
+    assert_eq!(starved.caused_by.as_deref(), Some(push.id.as_str()));
+    assert_eq!(starved.hosts, ["ci-b"]);
+    // The trace's and the journal's `Job failed` are the same job, explained by the
+    // substitution failure: they call no fix of their own.
+    assert_eq!(
+        starved
+            .evidence
+            .iter()
+            .filter(|e| e.rule == "job-failed")
+            .count(),
+        2
+    );
+    assert!(starved.fixes.is_empty(), "{:?}", starved.fixes);
+    assert_eq!(
+        fix_ids(&a),
+        ["fix-cachix-token", "drop-or-true-from-primary-push"]
+    );
+}
+
+/// A global OOM (dmesg `--time-format iso`, +02:00) kills nix-daemon; systemd's start limit
+/// takes the socket down (journal short-iso); a job whose trace has only section markers
+/// fails on the socket. Two days later an unrelated job on another host hangs until its
+/// timeout with nothing logged about why.
+#[test]
+fn global_oom_downs_the_daemon_socket_and_an_unexplained_stuck_job() {
+    let a = analyze("oom-daemon-socket", None);
+    assert_eq!(a.incidents.len(), 2, "{}", gaplog::report::json(&a));
+    let oom = &a.incidents[0];
+    assert_eq!(
+        (oom.gap, oom.verdict),
+        (Gap::DeclaredVsOperational, Verdict::Failure)
+    );
+    assert!(
+        oom.reasoning.starts_with("Root: `kernel-oom-kill`"),
+        "{}",
+        oom.reasoning
+    );
+    assert!(
+        oom.root_cause.contains("nix-daemon (pid 1187)"),
+        "{}",
+        oom.root_cause
+    );
+    for r in [
+        "systemd-unit-oom-kill",
+        "systemd-unit-failed",
+        "nix-daemon-socket-unreachable",
+        "job-failed",
+    ] {
+        assert!(rules(oom).contains(&r), "{r}: {:?}", rules(oom));
+    }
+    // A global OOM is not the daemon's own cgroup limit: no parallelism or limit fixes.
+    assert!(!rules(oom).contains(&"nix-daemon-memcg-oom"));
+    assert_eq!(oom.fixes, ["stop-memory-hogs", "restart-nix-daemon-socket"]);
+    let stuck = &a.incidents[1];
+    assert_eq!(rules(stuck), ["job-failed", "job-timed-out"]);
+    assert_eq!(
+        (stuck.gap, stuck.verdict, stuck.caused_by.as_deref()),
+        (Gap::DeclaredVsOperational, Verdict::Failure, None)
+    );
+    assert!(
+        stuck.reasoning.starts_with("Root: `job-timed-out`"),
+        "the classified rule wins over the generic job-failed on one line: {}",
+        stuck.reasoning
+    );
+    assert_eq!(
+        fix_ids(&a),
+        [
+            "stop-memory-hogs",
+            "restart-nix-daemon-socket",
+            "unstick-jobs"
+        ]
+    );
+}
