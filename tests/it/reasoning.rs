@@ -1040,3 +1040,164 @@ fn global_oom_downs_the_daemon_socket_and_an_unexplained_stuck_job() {
         ]
     );
 }
+
+const LOOPBACK_ENDPOINT: &str = "INFO attic_server::config: Using configurations: ServerConfig { listen: [::]:8083, api_endpoint: Some(\"http://127.0.0.1:8083/\") }";
+
+/// The cache server's log on the job's own host makes the bridge address the fix (and it
+/// supersedes the generic endpoint fixes); the same server log on another host calls the
+/// endpoint fix, then the substituter fix.
+#[test]
+fn bridge_fix_needs_the_cache_server_on_the_jobs_host() {
+    let docker: [(&str, &str); 1] = [("executor", "docker")];
+    let run = |server_host: &str| {
+        let tl = timeline(&[
+            (
+                "srv/atticd.log",
+                "atticd",
+                &[Ev {
+                    t: 0,
+                    host: server_host,
+                    unit: "atticd",
+                    msg: LOOPBACK_ENDPOINT,
+                    fields: &[],
+                }],
+            ),
+            (
+                "ci/job-31.log",
+                "gitlab-trace",
+                &[Ev {
+                    t: 1200,
+                    host: "runner-1",
+                    unit: "",
+                    msg: REFUSED,
+                    fields: &docker,
+                }],
+            ),
+        ]);
+        reason(&tl)
+    };
+    let (inc, fixes) = run("runner-1");
+    assert_eq!(inc.len(), 1, "{inc:#?}");
+    assert_eq!(inc[0].gap, Gap::IdentityVsAddress);
+    assert!(
+        inc[0]
+            .reasoning
+            .starts_with("Root: `attic-endpoint-loopback`")
+    );
+    assert_eq!(fixes, ["use-bridge-address-for-cache"]);
+    let (inc, fixes) = run("cache-vm");
+    assert_eq!(inc.len(), 1, "linked across hosts: {inc:#?}");
+    assert_eq!(fixes, ["set-attic-api-endpoint", "reconfigure-substituter"]);
+    // A different port is a different service: no link, the endpoint alone is expected.
+    let other_port = LOOPBACK_ENDPOINT.replace("8083/", "9000/");
+    let tl = timeline(&[
+        (
+            "srv/atticd.log",
+            "atticd",
+            &[Ev {
+                t: 0,
+                host: "cache-vm",
+                unit: "atticd",
+                msg: &other_port,
+                fields: &[],
+            }],
+        ),
+        (
+            "ci/job-31.log",
+            "gitlab-trace",
+            &[Ev {
+                t: 1200,
+                host: "runner-1",
+                unit: "",
+                msg: REFUSED,
+                fields: &docker,
+            }],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    let v: Vec<Verdict> = inc.iter().map(|i| i.verdict).collect();
+    assert_eq!(v, [Verdict::Expected, Verdict::Failure]);
+    assert_eq!(fixes, ["reconfigure-substituter"]);
+}
+
+const SERVER_500: &str = "ERROR tower_http::trace::on_failure: response failed classification=Status code: 500 Internal Server Error latency=3 ms";
+
+/// A job failure with nothing of its own explaining it joins the cache server failing at
+/// the time (a fallback link); a job failure with its own cause does not.
+#[test]
+fn fallback_link_explains_only_unexplained_job_failures() {
+    let tl = timeline(&[
+        (
+            "cache/atticd.log",
+            "atticd",
+            &[
+                Ev {
+                    t: 0,
+                    host: "cache-1",
+                    unit: "atticd",
+                    msg: SERVER_500,
+                    fields: &[],
+                },
+                Ev {
+                    t: 400,
+                    host: "cache-1",
+                    unit: "atticd",
+                    msg: SERVER_500,
+                    fields: &[],
+                },
+            ],
+        ),
+        (
+            "ci/runner.log",
+            "gitlab-runner",
+            &[Ev {
+                t: 300,
+                host: "ci-1",
+                unit: "gitlab-runner",
+                msg: "WARNING: Job failed: exit code 1                    job=51 runner=abc",
+                fields: &[("job", "51")],
+            }],
+        ),
+        (
+            "ci/job-52.log",
+            "gitlab-trace",
+            &[
+                Ev {
+                    t: 310,
+                    host: "ci-2",
+                    unit: "",
+                    msg: "/bin/sh: 1: cachix: not found",
+                    fields: &[("job", "52")],
+                },
+                Ev {
+                    t: 311,
+                    host: "ci-2",
+                    unit: "",
+                    msg: "ERROR: Job failed: exit code 127",
+                    fields: &[("job", "52")],
+                },
+            ],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 2, "{inc:#?}");
+    let cache = inc
+        .iter()
+        .find(|i| i.hosts.contains(&"cache-1".to_string()))
+        .unwrap();
+    assert_eq!(
+        cache.hosts,
+        ["cache-1", "ci-1"],
+        "job 51 joins the failing cache"
+    );
+    assert!(
+        cache
+            .reasoning
+            .contains("Link `failing-cache-fails-other-jobs`"),
+        "{}",
+        cache.reasoning
+    );
+    let own = inc.iter().find(|i| i.hosts == ["ci-2"]).unwrap();
+    assert!(own.reasoning.starts_with("Root: `job-command-not-found`"));
+    assert_eq!(fixes, ["declare-job-dependencies"]);
+}
