@@ -42,6 +42,8 @@ pub struct Link {
     pub lead_ns: i64,
     /// The effect's fixes are not called (fixing the cause removes it).
     pub symptom: bool,
+    /// Applies only to effects no other link explains.
+    pub fallback: bool,
     /// Why.
     pub explanation: String,
 }
@@ -61,6 +63,12 @@ pub struct Fix {
     pub gaps: Vec<Gap>,
     /// Predecessors.
     pub after: Vec<String>,
+    /// Rule ids one of which must have a signal near the calling one.
+    pub near: Vec<String>,
+    /// Window for `near`, ns.
+    pub within_ns: i64,
+    /// Fixes this one replaces within one incident.
+    pub supersedes: Vec<String>,
 }
 
 /// Links, fixes and settings.
@@ -118,6 +126,7 @@ impl Playbook {
                 merge: l.merge.unwrap_or(true),
                 lead_ns: (l.lead.unwrap_or(0.0).max(0.0) * 1e9) as i64,
                 symptom: l.symptom.unwrap_or(false),
+                fallback: l.fallback.unwrap_or(false),
                 explanation: l.explanation.clone(),
             });
         }
@@ -145,14 +154,24 @@ impl Playbook {
                     }
                 }
             }
-            for a in &x.after {
-                if !fix_ids.contains(&a.get_ref().as_str()) {
-                    errs.push(raw.err(
-                        *f,
-                        a.span().into(),
-                        format!("fix `{id}`: after: unknown fix `{}`", a.get_ref()),
-                    ));
+            for (what, list) in [("after", &x.after), ("supersedes", &x.supersedes)] {
+                for a in list {
+                    if !fix_ids.contains(&a.get_ref().as_str()) {
+                        errs.push(raw.err(
+                            *f,
+                            a.span().into(),
+                            format!("fix `{id}`: {what}: unknown fix `{}`", a.get_ref()),
+                        ));
+                    }
                 }
+            }
+            check(*f, &x.near, &format!("fix `{id}`: near"), errs);
+            if x.within.is_some_and(|w| w.is_nan() || w <= 0.0) {
+                errs.push(raw.err(
+                    *f,
+                    x.id.span().into(),
+                    format!("fix `{id}`: `within` must be positive"),
+                ));
             }
             pb.fixes.push(Fix {
                 id: id.clone(),
@@ -161,6 +180,9 @@ impl Playbook {
                 signals: x.signals.iter().map(|s| s.get_ref().clone()).collect(),
                 gaps,
                 after: x.after.iter().map(|s| s.get_ref().clone()).collect(),
+                near: x.near.iter().map(|s| s.get_ref().clone()).collect(),
+                within_ns: (x.within.unwrap_or(3600.0) * 1e9) as i64,
+                supersedes: x.supersedes.iter().map(|s| s.get_ref().clone()).collect(),
             });
         }
         if let Some(cycle) = find_cycle(&pb.fixes) {
@@ -290,8 +312,17 @@ pub fn shorten(s: &str, n: usize) -> String {
     }
 }
 
+/// Whether two signals come from two different CI jobs (each trace carries its `job`): two
+/// runs of a pipeline are separate executions, so a line of one is neither the same problem
+/// seen again nor the direct effect of a line of the other (a push hidden by `|| true` in
+/// one job is not hiding the failed push of the job before).
+fn other_jobs(tl: &Timeline, a: &Signal, b: &Signal) -> bool {
+    a.ev.source != b.ev.source
+        && matches!((tl.field(a.ev, "job"), tl.field(b.ev, "job")), (Some(x), Some(y)) if x != y)
+}
+
 /// Finds the applied links: for each effect signal, the nearest qualifying cause.
-fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
+fn link_edges(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Vec<Edge> {
     let pb = &cat.playbook;
     let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in sigs.iter().enumerate() {
@@ -302,8 +333,17 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
                 .push(i);
         }
     }
-    let mut edges = Vec::new();
-    for (li, l) in pb.links.iter().enumerate() {
+    let mut edges: Vec<Edge> = Vec::new();
+    // Fallback links run last and only for effects nothing else explains.
+    let order = (0..pb.links.len())
+        .filter(|&li| !pb.links[li].fallback)
+        .chain((0..pb.links.len()).filter(|&li| pb.links[li].fallback));
+    let mut explained: BTreeSet<usize> = BTreeSet::new();
+    for li in order {
+        let l = &pb.links[li];
+        if l.fallback && explained.is_empty() {
+            explained = edges.iter().map(|&(_, _, e)| e).collect();
+        }
         let causes: Vec<usize> = {
             let mut v: Vec<usize> = l
                 .cause
@@ -328,6 +368,9 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
         // [te - within - tolerance, te + tolerance] need a look.
         let ctime = |c: usize| sigs[c].time.unwrap_or_default();
         for &e in &effects {
+            if l.fallback && explained.contains(&e) {
+                continue;
+            }
             let se = &sigs[e];
             let te = se.time.unwrap_or_default();
             let mut best: Option<(i64, usize)> = None;
@@ -347,6 +390,9 @@ fn link_edges(cat: &Catalog, sigs: &[Signal]) -> Vec<Edge> {
                 let tc = sc.time.unwrap_or_default();
                 let same = same_place(sc, se);
                 if l.same_host && !same {
+                    continue;
+                }
+                if l.merge && other_jobs(tl, sc, se) {
                     continue;
                 }
                 // Different hosts: their clocks may disagree, so the effect may appear
@@ -493,7 +539,7 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
                 (None, None) => true,
                 _ => false,
             };
-            if close && sigs[p].verdict == s.verdict {
+            if close && sigs[p].verdict == s.verdict && !other_jobs(tl, &sigs[p], s) {
                 uf.union(p, i);
             }
         }
@@ -518,7 +564,7 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
             }
         }
     }
-    let edges = link_edges(cat, sigs);
+    let edges = link_edges(cat, tl, sigs);
     for &(li, c, e) in &edges {
         if pb.links[li].merge {
             uf.union(c, e);
@@ -552,10 +598,17 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
         }
     }
     let id_of = |gi: usize| format!("I{}", gi + 1);
+    let calls: Vec<BTreeMap<usize, i64>> = {
+        let near = NearIndex::new(cat, sigs);
+        glist
+            .iter()
+            .map(|g| fix_calls(cat, sigs, g, &symptoms, &near))
+            .collect()
+    };
     let mut incidents = Vec::new();
     for (gi, g) in glist.iter().enumerate() {
         incidents.push(build_incident(
-            cat, tl, sigs, g, &edges, &group_of, gi, &id_of, &symptoms,
+            cat, tl, sigs, g, &edges, &group_of, gi, &id_of, &calls[gi],
         ));
     }
     let marks = sigs
@@ -570,7 +623,7 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
             })
         })
         .collect();
-    let fix_order = plan(cat, sigs, &glist, &incidents, &id_of, &symptoms);
+    let fix_order = plan(cat, &calls, &id_of);
     for inc in &mut incidents {
         inc.fixes.retain(|f| fix_order.iter().any(|s| s.id == *f));
     }
@@ -591,7 +644,7 @@ fn build_incident(
     group_of: &[usize],
     gi: usize,
     id_of: &dyn Fn(usize) -> String,
-    symptoms: &BTreeSet<usize>,
+    calls: &BTreeMap<usize, i64>,
 ) -> Incident {
     let pb = &cat.playbook;
     let rule = |i: usize| &cat.rules[sigs[i].rule as usize];
@@ -618,10 +671,19 @@ fn build_incident(
         .copied()
         .filter(|i| !effects.contains(i))
         .min_by_key(|&i| {
+            // Signals of one event are adjacent: within an event, the rule that matched
+            // first in the record wins (an OOM report names the victim's cgroup in its
+            // `oom-kill:` summary before the generic `Killed process` line).
+            let mut first = i;
+            while first > 0 && sigs[first - 1].ev == sigs[i].ev {
+                first -= 1;
+            }
             (
                 internal.is_empty() || !cause_events.contains(&sigs[i].ev),
                 sigs[i].time.unwrap_or(i64::MAX),
                 rule(i).gap == Gap::Unclassified,
+                first,
+                sigs[i].at,
                 i,
             )
         })
@@ -850,16 +912,7 @@ fn build_incident(
         Some(r) => format!("{} → {}", chain[0], cat.rules[r as usize].title),
         None => chain[0].clone(),
     };
-    let mut fixes: Vec<String> = Vec::new();
-    if verdict == Verdict::Failure {
-        for f in &pb.fixes {
-            if g.iter()
-                .any(|&i| !symptoms.contains(&i) && fix_called_by(f, cat, &sigs[i]))
-            {
-                fixes.push(f.id.clone());
-            }
-        }
-    }
+    let fixes: Vec<String> = calls.keys().map(|&f| pb.fixes[f].id.clone()).collect();
     Incident {
         id: id_of(gi),
         title,
@@ -884,31 +937,94 @@ fn fix_called_by(f: &Fix, cat: &Catalog, s: &Signal) -> bool {
         && (f.gaps.is_empty() || f.gaps.contains(&s.gap))
 }
 
-/// The fix plan: fixes called by signals of failure incidents, in topological order of
-/// `after`, ties broken by the time of their first calling signal, then by id.
-fn plan(
+/// Timed signals by rule index, in time order, for the `near` condition of fixes.
+struct NearIndex(HashMap<u32, Vec<usize>>);
+
+impl NearIndex {
+    fn new(cat: &Catalog, sigs: &[Signal]) -> NearIndex {
+        let wanted: BTreeSet<&str> = cat
+            .playbook
+            .fixes
+            .iter()
+            .flat_map(|f| f.near.iter().map(String::as_str))
+            .collect();
+        let mut m: HashMap<u32, Vec<usize>> = HashMap::new();
+        if wanted.is_empty() {
+            return NearIndex(m);
+        }
+        for (i, s) in sigs.iter().enumerate() {
+            if s.time.is_some() && wanted.contains(cat.rules[s.rule as usize].id.as_str()) {
+                m.entry(s.rule).or_default().push(i);
+            }
+        }
+        NearIndex(m)
+    }
+
+    /// Whether a signal of one of `f.near`'s rules is in `s`'s place within `f.within_ns`.
+    fn holds(&self, cat: &Catalog, sigs: &[Signal], f: &Fix, s: &Signal) -> bool {
+        if f.near.is_empty() {
+            return true;
+        }
+        let Some(t) = s.time else { return false };
+        self.0.iter().any(|(r, list)| {
+            f.near.iter().any(|n| *n == cat.rules[*r as usize].id) && {
+                let lo =
+                    list.partition_point(|&o| sigs[o].time.unwrap_or_default() < t - f.within_ns);
+                list[lo..]
+                    .iter()
+                    .take_while(|&&o| sigs[o].time.unwrap_or_default() <= t + f.within_ns)
+                    .any(|&o| same_place(&sigs[o], s))
+            }
+        })
+    }
+}
+
+/// The fixes one incident calls (fix index -> time of its first calling signal): only for a
+/// failure incident, never by a symptom, `near` must hold, and a fix called here that
+/// `supersedes` another removes it.
+fn fix_calls(
     cat: &Catalog,
     sigs: &[Signal],
-    glist: &[Vec<usize>],
-    incidents: &[Incident],
-    id_of: &dyn Fn(usize) -> String,
+    g: &[usize],
     symptoms: &BTreeSet<usize>,
+    near: &NearIndex,
+) -> BTreeMap<usize, i64> {
+    let fixes = &cat.playbook.fixes;
+    let mut called: BTreeMap<usize, i64> = BTreeMap::new();
+    if !g.iter().any(|&i| sigs[i].verdict == Verdict::Failure) {
+        return called;
+    }
+    for &i in g.iter().filter(|i| !symptoms.contains(i)) {
+        for (fi, f) in fixes.iter().enumerate() {
+            if fix_called_by(f, cat, &sigs[i]) && near.holds(cat, sigs, f, &sigs[i]) {
+                let e = called.entry(fi).or_insert(i64::MAX);
+                *e = (*e).min(sigs[i].time.unwrap_or(i64::MAX));
+            }
+        }
+    }
+    let superseded: BTreeSet<&str> = called
+        .keys()
+        .flat_map(|&f| fixes[f].supersedes.iter().map(String::as_str))
+        .collect();
+    called.retain(|&f, _| !superseded.contains(fixes[f].id.as_str()));
+    called
+}
+
+/// The fix plan: the fixes the incidents call, in topological order of `after`, ties
+/// broken by the time of their first calling signal, then by id.
+fn plan(
+    cat: &Catalog,
+    calls: &[BTreeMap<usize, i64>],
+    id_of: &dyn Fn(usize) -> String,
 ) -> Vec<FixStep> {
     let fixes = &cat.playbook.fixes;
     // fix index -> (first time, incidents)
     let mut called: BTreeMap<usize, (i64, BTreeSet<usize>)> = BTreeMap::new();
-    for (gi, g) in glist.iter().enumerate() {
-        if incidents[gi].verdict != Verdict::Failure {
-            continue;
-        }
-        for &i in g.iter().filter(|i| !symptoms.contains(i)) {
-            for (fi, f) in fixes.iter().enumerate() {
-                if fix_called_by(f, cat, &sigs[i]) {
-                    let e = called.entry(fi).or_insert((i64::MAX, BTreeSet::new()));
-                    e.0 = e.0.min(sigs[i].time.unwrap_or(i64::MAX));
-                    e.1.insert(gi);
-                }
-            }
+    for (gi, c) in calls.iter().enumerate() {
+        for (&fi, &t) in c {
+            let e = called.entry(fi).or_insert((i64::MAX, BTreeSet::new()));
+            e.0 = e.0.min(t);
+            e.1.insert(gi);
         }
     }
     let idx: HashMap<&str, usize> = fixes
@@ -978,6 +1094,9 @@ mod tests {
             signals: Vec::new(),
             gaps: Vec::new(),
             after: after.iter().map(|s| s.to_string()).collect(),
+            near: Vec::new(),
+            within_ns: 0,
+            supersedes: Vec::new(),
         }
     }
 

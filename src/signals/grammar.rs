@@ -215,6 +215,10 @@ pub struct LinkDef {
     /// The effect goes away once the cause is fixed: the effect's own fixes are not called.
     #[serde(default)]
     pub symptom: Option<bool>,
+    /// Only for effects that no other (non-fallback) link explains: a weaker, circumstantial
+    /// cause (the cache was failing while the job ran) used when nothing better is logged.
+    #[serde(default)]
+    pub fallback: Option<bool>,
     /// Why the cause leads to the effect.
     pub explanation: String,
 }
@@ -238,6 +242,15 @@ pub struct FixDef {
     /// Fixes that must come before this one.
     #[serde(default)]
     pub after: Vec<Spanned<String>>,
+    /// Only when a signal of one of these rules is in the calling signal's place (host, else
+    /// source) within `within` seconds (the cache server runs on the job's own host).
+    #[serde(default)]
+    pub near: Vec<Spanned<String>>,
+    /// Window for `near`, seconds (default 3600).
+    pub within: Option<f64>,
+    /// More generic fixes this one makes unnecessary when both are called by one incident.
+    #[serde(default)]
+    pub supersedes: Vec<Spanned<String>>,
 }
 
 /// Converts a byte offset in `text` into a 1-based line.

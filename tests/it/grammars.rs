@@ -81,6 +81,18 @@ fn story_fixes_exist() {
         "disable-ec2-metadata",
         "use-bridge-address-for-cache",
         "limit-etcd-memory",
+        // The sample READMEs' fix ids.
+        "keep-tailnet-up-during-switch",
+        "push-attic-as-ci-user",
+        "free-disk-space",
+        "configure-attic-gc",
+        "separate-attic-storage-volume",
+        "restart-nix-daemon-socket",
+        "limit-build-parallelism",
+        "raise-nix-daemon-memory-limit",
+        "move-runner-to-system-service",
+        "set-attic-api-endpoint",
+        "reconfigure-substituter",
     ] {
         assert!(
             c.playbook.fixes.iter().any(|f| f.id == id),
@@ -258,6 +270,43 @@ fn missing_folder_is_an_error() {
 
 /// docs/grammar.md documents every field the schema accepts, and its sample rule is valid.
 #[test]
+fn unknown_supersedes_and_near_are_errors() {
+    let text = "[[fix]]\nid = \"a\"\naction = \"x\"\nsignals = [\"job-failed\"]\nsupersedes = [\"nope\"]\nnear = [\"job-faild\"]\n";
+    let e = check_err("playbook.toml", text);
+    assert_eq!(
+        e,
+        "playbook.toml:5: fix `a`: supersedes: unknown fix `nope`\n\
+         playbook.toml:6: fix `a`: near: unknown signal `job-faild`, did you mean `job-failed`?"
+    );
+}
+
+#[test]
+fn fix_within_must_be_positive() {
+    let text = "[[fix]]\nid = \"a\"\naction = \"x\"\nsignals = [\"job-failed\"]\nnear = [\"job-failed\"]\nwithin = 0\n";
+    let e = check_err("playbook.toml", text);
+    assert_eq!(e, "playbook.toml:2: fix `a`: `within` must be positive");
+}
+
+/// Every `supersedes` in the embedded playbook names a fix that some rule of the superseding
+/// fix's incidents also calls (else it would never have anything to drop).
+#[test]
+fn supersedes_pairs_share_a_calling_context() {
+    let c = catalog();
+    for f in &c.playbook.fixes {
+        for g in &f.supersedes {
+            let other = c.playbook.fixes.iter().find(|x| x.id == *g).unwrap();
+            assert!(!other.signals.is_empty(), "{} supersedes {}", f.id, g);
+            assert!(
+                !f.after.contains(g),
+                "{} both supersedes and follows {}",
+                f.id,
+                g
+            );
+        }
+    }
+}
+
+#[test]
 fn docs_match_the_schema() {
     let doc =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/grammar.md")).unwrap();
@@ -290,6 +339,10 @@ fn docs_match_the_schema() {
         "signals",
         "gaps",
         "after",
+        "supersedes",
+        "fallback",
+        "lead",
+        "symptom",
         "clock_tolerance",
         "group_window",
     ] {

@@ -10,3 +10,4 @@ mod reasoning;
 mod redaction;
 mod reports;
 mod robust;
+mod samples;

@@ -137,14 +137,14 @@ fn etcd_oom_chain_and_unrelated_disk_full() {
     assert_eq!(disk.caused_by, None);
     assert_eq!(
         fix_ids(&a),
+        // limit-etcd-memory supersedes the generic stop-memory-hogs in the OOM incident.
         [
             "limit-etcd-memory",
-            "stop-memory-hogs",
             "free-disk-space",
-            "restart-nix-daemon"
+            "restart-nix-daemon-socket"
         ]
     );
-    assert_eq!(a.fix_order[2].incidents, ["I2"]);
+    assert_eq!(a.fix_order[1].incidents, ["I2"]);
 }
 
 /// The same atticd line (`status=401` on an anonymous-looking GET) is expected alone and a
@@ -360,10 +360,9 @@ fn loopback_refused_depends_on_executor() {
         inc[0].root_cause
     );
     assert_eq!(inc[1].gap, Gap::DeclaredVsOperational);
-    assert_eq!(
-        fixes,
-        ["use-bridge-address-for-cache", "start-cache-service"]
-    );
+    // No cache server log on the job's host: the substituter must change, not "use the
+    // bridge" (the cache may be on another machine).
+    assert_eq!(fixes, ["reconfigure-substituter", "start-cache-service"]);
 }
 
 /// A push with `|| true` is fine for attic (expected) but not for cachix, whose hidden
@@ -534,7 +533,11 @@ fn evidence_points_at_the_matching_line_of_a_block() {
         "{}",
         inc[0].root_cause
     );
-    assert_eq!(fixes, ["limit-etcd-memory", "stop-memory-hogs"]);
+    assert_eq!(
+        fixes,
+        ["limit-etcd-memory"],
+        "the specific fix supersedes the generic one"
+    );
 }
 
 /// The same 401 from 127.0.0.1 is an identity problem in a Docker job, and the expected
@@ -582,7 +585,8 @@ fn loopback_401_in_docker_job_is_identity() {
         "{}",
         inc[0].reasoning
     );
-    assert_eq!(fixes, ["use-bridge-address-for-cache"]);
+    // Nothing says the cache runs on the job's own host: the generic fix, not the bridge.
+    assert_eq!(fixes, ["reconfigure-substituter"]);
 }
 
 /// The 401s that follow a malformed runner token are its symptom: one incident, and only
@@ -834,7 +838,13 @@ fn story_sample_chain_verdicts_and_fix_order() {
         "http-429-rate-limited",
         "job-auto-cancelled",
     ] {
-        let found: Vec<&Incident> = a.incidents.iter().filter(|i| has(i, r)).collect();
+        // atticd's own 401 to the push whose token it rejected is part of the token
+        // failure; every other 401 is an anonymous GET.
+        let found: Vec<&Incident> = a
+            .incidents
+            .iter()
+            .filter(|i| has(i, r) && !has(i, "attic-jwt-rejected"))
+            .collect();
         assert!(!found.is_empty(), "no {r}");
         for i in found {
             assert_eq!(
@@ -926,4 +936,268 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&c.fix_order, &again.fix_order);
         let _ = run(true);
     }
+}
+
+/// A Cachix push whose 401 is hidden by `|| true` (shell trace with FF_TIMESTAMPS on one
+/// runner), and a later job on another runner that cannot substitute the closure (its trace
+/// and the runner's journal in `-o json`): the hidden failure is the cause, across hosts.
+#[test]
+fn masked_cachix_push_starves_a_later_job() {
+    let a = analyze("cachix-masked-push", None);
+    assert_eq!(a.incidents.len(), 2, "{}", gaplog::report::json(&a));
+    let push = find(&a, "cachix-auth-failed");
+    assert_eq!(
+        (push.gap, push.verdict),
+        (Gap::DeclaredVsOperational, Verdict::Failure)
+    );
+    assert_eq!(
+        rules(push),
+        ["push-ignored-with-or-true", "cachix-auth-failed"]
+    );
+    assert!(
+        push.reasoning.contains("Root: `cachix-auth-failed`"),
+        "the error, not the echoed command line, is the root: {}",
+        push.reasoning
+    );
+    assert!(
+        push.reasoning
+            .contains("failure by context: Cachix is the primary cache"),
+        "{}",
+        push.reasoning
+    );
+    let starved = find(&a, "nix-substitution-failed");
+    assert_eq!(starved.verdict, Verdict::Failure);
+    assert_eq!(starved.caused_by.as_deref(), Some(push.id.as_str()));
+    assert_eq!(starved.hosts, ["ci-b"]);
+    // The trace's and the journal's `Job failed` are the same job, explained by the
+    // substitution failure: they call no fix of their own.
+    assert_eq!(
+        starved
+            .evidence
+            .iter()
+            .filter(|e| e.rule == "job-failed")
+            .count(),
+        2
+    );
+    assert!(starved.fixes.is_empty(), "{:?}", starved.fixes);
+    assert_eq!(
+        fix_ids(&a),
+        ["fix-cachix-token", "drop-or-true-from-primary-push"]
+    );
+}
+
+/// A global OOM (dmesg `--time-format iso`, +02:00) kills nix-daemon; systemd's start limit
+/// takes the socket down (journal short-iso); a job whose trace has only section markers
+/// fails on the socket. Two days later an unrelated job on another host hangs until its
+/// timeout with nothing logged about why.
+#[test]
+fn global_oom_downs_the_daemon_socket_and_an_unexplained_stuck_job() {
+    let a = analyze("oom-daemon-socket", None);
+    assert_eq!(a.incidents.len(), 2, "{}", gaplog::report::json(&a));
+    let oom = &a.incidents[0];
+    assert_eq!(
+        (oom.gap, oom.verdict),
+        (Gap::DeclaredVsOperational, Verdict::Failure)
+    );
+    assert!(
+        oom.reasoning.starts_with("Root: `kernel-oom-kill`"),
+        "{}",
+        oom.reasoning
+    );
+    assert!(
+        oom.root_cause.contains("nix-daemon (pid 1187)"),
+        "{}",
+        oom.root_cause
+    );
+    for r in [
+        "systemd-unit-oom-kill",
+        "systemd-unit-failed",
+        "nix-daemon-socket-unreachable",
+        "job-failed",
+    ] {
+        assert!(rules(oom).contains(&r), "{r}: {:?}", rules(oom));
+    }
+    // A global OOM is not the daemon's own cgroup limit: no parallelism or limit fixes.
+    assert!(!rules(oom).contains(&"nix-daemon-memcg-oom"));
+    assert_eq!(oom.fixes, ["stop-memory-hogs", "restart-nix-daemon-socket"]);
+    let stuck = &a.incidents[1];
+    assert_eq!(rules(stuck), ["job-failed", "job-timed-out"]);
+    assert_eq!(
+        (stuck.gap, stuck.verdict, stuck.caused_by.as_deref()),
+        (Gap::DeclaredVsOperational, Verdict::Failure, None)
+    );
+    assert!(
+        stuck.reasoning.starts_with("Root: `job-timed-out`"),
+        "the classified rule wins over the generic job-failed on one line: {}",
+        stuck.reasoning
+    );
+    assert_eq!(
+        fix_ids(&a),
+        [
+            "stop-memory-hogs",
+            "restart-nix-daemon-socket",
+            "unstick-jobs"
+        ]
+    );
+}
+
+const LOOPBACK_ENDPOINT: &str = "INFO attic_server::config: Using configurations: ServerConfig { listen: [::]:8083, api_endpoint: Some(\"http://127.0.0.1:8083/\") }";
+
+/// The cache server's log on the job's own host makes the bridge address the fix (and it
+/// supersedes the generic endpoint fixes); the same server log on another host calls the
+/// endpoint fix, then the substituter fix.
+#[test]
+fn bridge_fix_needs_the_cache_server_on_the_jobs_host() {
+    let docker: [(&str, &str); 1] = [("executor", "docker")];
+    let run = |server_host: &str| {
+        let tl = timeline(&[
+            (
+                "srv/atticd.log",
+                "atticd",
+                &[Ev {
+                    t: 0,
+                    host: server_host,
+                    unit: "atticd",
+                    msg: LOOPBACK_ENDPOINT,
+                    fields: &[],
+                }],
+            ),
+            (
+                "ci/job-31.log",
+                "gitlab-trace",
+                &[Ev {
+                    t: 1200,
+                    host: "runner-1",
+                    unit: "",
+                    msg: REFUSED,
+                    fields: &docker,
+                }],
+            ),
+        ]);
+        reason(&tl)
+    };
+    let (inc, fixes) = run("runner-1");
+    assert_eq!(inc.len(), 1, "{inc:#?}");
+    assert_eq!(inc[0].gap, Gap::IdentityVsAddress);
+    assert!(
+        inc[0]
+            .reasoning
+            .starts_with("Root: `attic-endpoint-loopback`")
+    );
+    assert_eq!(fixes, ["use-bridge-address-for-cache"]);
+    let (inc, fixes) = run("cache-vm");
+    assert_eq!(inc.len(), 1, "linked across hosts: {inc:#?}");
+    assert_eq!(fixes, ["set-attic-api-endpoint", "reconfigure-substituter"]);
+    // A different port is a different service: no link, the endpoint alone is expected.
+    let other_port = LOOPBACK_ENDPOINT.replace("8083/", "9000/");
+    let tl = timeline(&[
+        (
+            "srv/atticd.log",
+            "atticd",
+            &[Ev {
+                t: 0,
+                host: "cache-vm",
+                unit: "atticd",
+                msg: &other_port,
+                fields: &[],
+            }],
+        ),
+        (
+            "ci/job-31.log",
+            "gitlab-trace",
+            &[Ev {
+                t: 1200,
+                host: "runner-1",
+                unit: "",
+                msg: REFUSED,
+                fields: &docker,
+            }],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    let v: Vec<Verdict> = inc.iter().map(|i| i.verdict).collect();
+    assert_eq!(v, [Verdict::Expected, Verdict::Failure]);
+    assert_eq!(fixes, ["reconfigure-substituter"]);
+}
+
+const SERVER_500: &str = "ERROR tower_http::trace::on_failure: response failed classification=Status code: 500 Internal Server Error latency=3 ms";
+
+/// A job failure with nothing of its own explaining it joins the cache server failing at
+/// the time (a fallback link); a job failure with its own cause does not.
+#[test]
+fn fallback_link_explains_only_unexplained_job_failures() {
+    let tl = timeline(&[
+        (
+            "cache/atticd.log",
+            "atticd",
+            &[
+                Ev {
+                    t: 0,
+                    host: "cache-1",
+                    unit: "atticd",
+                    msg: SERVER_500,
+                    fields: &[],
+                },
+                Ev {
+                    t: 400,
+                    host: "cache-1",
+                    unit: "atticd",
+                    msg: SERVER_500,
+                    fields: &[],
+                },
+            ],
+        ),
+        (
+            "ci/runner.log",
+            "gitlab-runner",
+            &[Ev {
+                t: 300,
+                host: "ci-1",
+                unit: "gitlab-runner",
+                msg: "WARNING: Job failed: exit code 1                    job=51 runner=abc",
+                fields: &[("job", "51")],
+            }],
+        ),
+        (
+            "ci/job-52.log",
+            "gitlab-trace",
+            &[
+                Ev {
+                    t: 310,
+                    host: "ci-2",
+                    unit: "",
+                    msg: "/bin/sh: 1: cachix: not found",
+                    fields: &[("job", "52")],
+                },
+                Ev {
+                    t: 311,
+                    host: "ci-2",
+                    unit: "",
+                    msg: "ERROR: Job failed: exit code 127",
+                    fields: &[("job", "52")],
+                },
+            ],
+        ),
+    ]);
+    let (inc, fixes) = reason(&tl);
+    assert_eq!(inc.len(), 2, "{inc:#?}");
+    let cache = inc
+        .iter()
+        .find(|i| i.hosts.contains(&"cache-1".to_string()))
+        .unwrap();
+    assert_eq!(
+        cache.hosts,
+        ["cache-1", "ci-1"],
+        "job 51 joins the failing cache"
+    );
+    assert!(
+        cache
+            .reasoning
+            .contains("Link `failing-cache-fails-other-jobs`"),
+        "{}",
+        cache.reasoning
+    );
+    let own = inc.iter().find(|i| i.hosts == ["ci-2"]).unwrap();
+    assert!(own.reasoning.starts_with("Root: `job-command-not-found`"));
+    assert_eq!(fixes, ["declare-job-dependencies"]);
 }
