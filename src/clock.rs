@@ -70,9 +70,37 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             });
         }
     }
-    // 2. Years and zones.
+    // 2. Years and zones. Kernel lines with an exact clock, by text, let a zone-less
+    // source that shares them (a `dmesg -T` beside a journal) tell its offset.
+    // And CI job ids: the first exact time of job N (its trace) against the first naive
+    // line naming job=N (the runner's log in a zone-less journal).
+    let mut kernel_exact: HashMap<u64, Vec<i64>> = HashMap::new();
+    let mut job_exact: HashMap<Vec<u8>, i64> = HashMap::new();
+    let any_naive = inputs.iter().any(|inp| {
+        inp.events
+            .iter()
+            .any(|e| matches!(e.clock, ClockMethod::LocalNoZone | ClockMethod::NoYear))
+    });
+    for inp in inputs.iter().filter(|_| any_naive) {
+        let job = inp.atoms.find("job");
+        for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
+            if inp.atoms.get(ev.unit) == "kernel" {
+                kernel_exact
+                    .entry(message_key(ev, inp.bytes))
+                    .or_default()
+                    .push(ev.time);
+            }
+            if let Some(j) = job
+                && let Some((_, v)) = ev.fields.iter().find(|(k, _)| *k == j)
+            {
+                let t = job_exact
+                    .entry(v.bytes(inp.bytes).to_vec())
+                    .or_insert(ev.time);
+                *t = (*t).min(ev.time);
+            }
+        }
+    }
     for (i, inp) in inputs.iter_mut().enumerate() {
-        let tz = zone_for(inp.path, opts);
         let mut parts = Vec::new();
         let has_noyear = inp.events.iter().any(|e| e.clock == ClockMethod::NoYear);
         if has_noyear {
@@ -83,27 +111,50 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
                 .map(|e| inp.atoms.get(e.host).to_string());
             let reference = host.and_then(|h| by_host.get(&h).copied()).or(overall);
             let (year, how) = infer_year(inp.events, opts.year, reference, inp.mtime);
-            apply_years(inp.events, year, tz);
+            apply_years(inp.events, year);
             parts.push(format!("year {year} {how}"));
         }
-        let mut zoned = has_noyear;
-        for ev in inp.events.iter_mut() {
-            if ev.clock == ClockMethod::LocalNoZone {
-                ev.time = localize(ev.time, tz);
-                ev.clock = ClockMethod::InferredZone;
-                zoned = true;
+        // Every event still holding a naive wall time, now with its year.
+        let naive: Vec<usize> = (0..inp.events.len())
+            .filter(|&k| {
+                matches!(
+                    inp.events[k].clock,
+                    ClockMethod::LocalNoZone | ClockMethod::InferredYear
+                )
+            })
+            .collect();
+        if !naive.is_empty() {
+            let (zone, note) = match zone_for(inp.path, opts) {
+                Some(tz) => (Zone::Tz(tz), format!("zone {} (--tz)", tz.name())),
+                None => match infer_offset(
+                    inp.events,
+                    inp.atoms,
+                    inp.bytes,
+                    &naive,
+                    &kernel_exact,
+                    &job_exact,
+                ) {
+                    Some((off, votes)) => (
+                        Zone::Fixed(off),
+                        format!(
+                            "zone {} inferred from {votes} lines with an exact time (set --tz to override)",
+                            offset_text(off)
+                        ),
+                    ),
+                    None => (
+                        Zone::Tz(chrono_tz::UTC),
+                        "zone UTC assumed (no zone in the lines; set --tz)".to_string(),
+                    ),
+                },
+            };
+            for &k in &naive {
+                let ev = &mut inp.events[k];
+                ev.time = zone.localize(ev.time);
+                if ev.clock == ClockMethod::LocalNoZone {
+                    ev.clock = ClockMethod::InferredZone;
+                }
             }
-        }
-        if zoned {
-            let explicit = opts
-                .tz
-                .iter()
-                .any(|(p, _)| p.is_empty() || inp.path.contains(p));
-            parts.push(if explicit {
-                format!("zone {} (--tz)", tz.name())
-            } else {
-                "zone UTC assumed (no zone in the lines; set --tz)".to_string()
-            });
+            parts.push(note);
         }
         notes[i] = parts.join(", ");
     }
@@ -173,12 +224,109 @@ fn summarize(events: &[Event]) -> String {
     }
 }
 
-fn zone_for(path: &str, opts: &ClockOptions) -> chrono_tz::Tz {
+/// The zone `--tz` gives for `path` (a `PATTERN=ZONE` before a plain `ZONE`), if any.
+fn zone_for(path: &str, opts: &ClockOptions) -> Option<chrono_tz::Tz> {
     opts.tz
         .iter()
         .find(|(p, _)| !p.is_empty() && path.contains(p.as_str()))
         .or_else(|| opts.tz.iter().find(|(p, _)| p.is_empty()))
-        .map_or(chrono_tz::UTC, |(_, z)| *z)
+        .map(|(_, z)| *z)
+}
+
+/// The zone applied to a source's naive wall times.
+#[derive(Clone, Copy, Debug)]
+enum Zone {
+    /// A named zone (DST-aware).
+    Tz(chrono_tz::Tz),
+    /// A fixed offset in seconds east of UTC, inferred from the logs.
+    Fixed(i64),
+}
+
+impl Zone {
+    fn localize(self, naive_ns: i64) -> i64 {
+        match self {
+            Zone::Tz(tz) => localize(naive_ns, tz),
+            Zone::Fixed(off) => naive_ns.saturating_sub(off.saturating_mul(NS)),
+        }
+    }
+}
+
+/// `+09:00`, `-05:00`, `+05:30`.
+fn offset_text(off: i64) -> String {
+    let sign = if off < 0 { '-' } else { '+' };
+    let a = off.abs();
+    format!("{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
+}
+
+/// Infers the UTC offset of a source's naive wall times (`naive` indexes them) from times
+/// known exactly: an event of the same source whose own line carried an exact time (atticd's
+/// tracing stamp inside a `short` journal line) against the naive event before it, and
+/// kernel lines this source shares with an exact-clocked source, and the first line naming a
+/// CI job against that job's first exact time elsewhere. Each comparison votes for
+/// the difference rounded to 15 minutes (zones are multiples of it) when it is within two
+/// minutes of that; the offset needs two votes and 60 % of them. Returns (offset, votes).
+fn infer_offset(
+    events: &[Event],
+    atoms: &crate::event::Atoms,
+    bytes: &[u8],
+    naive: &[usize],
+    kernel_exact: &HashMap<u64, Vec<i64>>,
+    job_exact: &HashMap<Vec<u8>, i64>,
+) -> Option<(i64, usize)> {
+    const Q: i64 = 900;
+    let mut votes: Vec<i64> = Vec::new();
+    let mut vote = |naive_ns: i64, exact_ns: i64| {
+        let d = (naive_ns - exact_ns).div_euclid(NS);
+        let r = (d as f64 / Q as f64).round() as i64 * Q;
+        if (d - r).abs() <= 120 && r.abs() <= 14 * 3600 {
+            votes.push(r);
+        }
+    };
+    let is_naive = |k: usize| naive.binary_search(&k).is_ok();
+    let job = atoms.find("job");
+    let mut jobs_seen: Vec<&[u8]> = Vec::new();
+    let mut last_naive: Option<i64> = None;
+    for (k, ev) in events.iter().enumerate() {
+        if is_naive(k) {
+            last_naive = Some(ev.time);
+            if atoms.get(ev.unit) == "kernel"
+                && let Some(ts) = kernel_exact.get(&message_key(ev, bytes))
+            {
+                for &t in ts {
+                    vote(ev.time, t);
+                }
+            }
+            if let Some(j) = job
+                && let Some((_, v)) = ev.fields.iter().find(|(k, _)| *k == j)
+            {
+                let id = v.bytes(bytes);
+                if !jobs_seen.contains(&id)
+                    && let Some(&t) = job_exact.get(id)
+                {
+                    jobs_seen.push(id);
+                    vote(ev.time, t);
+                }
+            }
+        } else if ev.clock == ClockMethod::Exact
+            && let Some(n) = last_naive
+        {
+            vote(n, ev.time);
+        }
+    }
+    if votes.len() < 2 {
+        return None;
+    }
+    votes.sort_unstable();
+    let mut best = (0usize, 0i64);
+    let mut i = 0;
+    while i < votes.len() {
+        let j = i + votes[i..].iter().take_while(|&&v| v == votes[i]).count();
+        if j - i > best.0 {
+            best = (j - i, votes[i]);
+        }
+        i = j;
+    }
+    (best.0 * 10 >= votes.len() * 6 && best.0 >= 2).then_some((best.1, best.0))
 }
 
 /// Converts a naive local time (ns, as if UTC) in `tz` to UTC ns.
@@ -282,15 +430,16 @@ fn infer_year(
     (1970, "(unknown: set --year)")
 }
 
-fn apply_years(events: &mut [Event], year: i32, tz: chrono_tz::Tz) {
+/// Gives year-less events their year (Dec -> Jan rollovers advance it); their times stay
+/// naive wall times until the zone is applied.
+fn apply_years(events: &mut [Event], year: i32) {
     let add = rollovers(events);
     for (ev, a) in events.iter_mut().zip(add) {
         if ev.clock == ClockMethod::NoYear {
             // Feb 29 in a non-leap year cannot exist: keep the day before rather than fail.
-            let naive = time::with_year(ev.time, year + a)
+            ev.time = time::with_year(ev.time, year + a)
                 .or_else(|| time::with_year(ev.time - 86_400 * NS, year + a))
                 .unwrap_or(ev.time);
-            ev.time = localize(naive, tz);
             ev.clock = ClockMethod::InferredYear;
         }
     }
@@ -566,6 +715,152 @@ mod tests {
         assert_eq!(time::rfc3339(events[1].time), "2027-01-01T00:00:02.000000Z");
         assert!(notes[0].contains("year 2026"), "{}", notes[0]);
         assert!(notes[0].contains("inferred-year"), "{}", notes[0]);
+    }
+
+    /// A zone-less source (`dmesg -T` in Tokyo) sharing kernel lines with an exact journal.
+    fn tokyo_pair() -> (Vec<Event>, Atoms, Vec<Event>, Atoms, Vec<u8>, Vec<u8>) {
+        let jbytes = b"EXT4-fs error one\nEXT4-fs error two\nnoise\n".to_vec();
+        let dbytes = b"EXT4-fs error one\nEXT4-fs error two\n".to_vec();
+        let mut ja = Atoms::default();
+        let mut da = Atoms::default();
+        let (jk, dk) = (ja.intern("kernel"), da.intern("kernel"));
+        let base = time::naive_ns(2024, 12, 31, 14, 0, 0, 0).unwrap(); // UTC
+        let mk = |t: i64, c: ClockMethod, line: u32, s: usize, e: usize, unit| Event {
+            unit,
+            message: crate::event::Text::span(s, e),
+            ..ev(t, c, line)
+        };
+        let j = vec![
+            mk(base, ClockMethod::Exact, 1, 0, 17, jk),
+            mk(base + 5 * NS, ClockMethod::Exact, 2, 18, 35, jk),
+        ];
+        let nine = 9 * 3600 * NS;
+        let d = vec![
+            mk(base + nine + NS, ClockMethod::LocalNoZone, 1, 0, 17, dk),
+            mk(
+                base + nine + 6 * NS,
+                ClockMethod::LocalNoZone,
+                2,
+                18,
+                35,
+                dk,
+            ),
+        ];
+        (j, ja, d, da, jbytes, dbytes)
+    }
+
+    #[test]
+    fn zone_offset_inferred_from_kernel_lines_shared_with_an_exact_source() {
+        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
+        let base = d[0].time - 9 * 3600 * NS;
+        let mut inputs = [
+            ClockInput {
+                path: "journal.json",
+                mtime: None,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: &jb,
+            },
+            ClockInput {
+                path: "dmesg-T.txt",
+                mtime: None,
+                events: &mut d,
+                atoms: &mut da,
+                bytes: &db,
+            },
+        ];
+        let notes = align(&mut inputs, &ClockOptions::default());
+        assert!(
+            notes[1].contains("zone +09:00 inferred from 2 lines"),
+            "{}",
+            notes[1]
+        );
+        assert_eq!(d[0].time, base, "the one-second skew between the two stays");
+        assert_eq!(d[0].clock, ClockMethod::InferredZone);
+    }
+
+    #[test]
+    fn explicit_tz_wins_and_one_vote_is_not_enough() {
+        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
+        let naive = d[0].time;
+        let opts = ClockOptions {
+            tz: vec![("dmesg".into(), "America/New_York".parse().unwrap())],
+            ..ClockOptions::default()
+        };
+        let mut inputs = [
+            ClockInput {
+                path: "journal.json",
+                mtime: None,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: &jb,
+            },
+            ClockInput {
+                path: "dmesg-T.txt",
+                mtime: None,
+                events: &mut d,
+                atoms: &mut da,
+                bytes: &db,
+            },
+        ];
+        let notes = align(&mut inputs, &opts);
+        assert!(
+            notes[1].contains("zone America/New_York (--tz)"),
+            "{}",
+            notes[1]
+        );
+        assert_eq!(d[0].time, naive + 5 * 3600 * NS);
+        // With one shared line only, no offset is inferred: UTC is assumed and said.
+        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
+        d.truncate(1);
+        let naive = d[0].time;
+        let mut inputs = [
+            ClockInput {
+                path: "journal.json",
+                mtime: None,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: &jb,
+            },
+            ClockInput {
+                path: "dmesg-T.txt",
+                mtime: None,
+                events: &mut d,
+                atoms: &mut da,
+                bytes: &db,
+            },
+        ];
+        let notes = align(&mut inputs, &ClockOptions::default());
+        assert!(notes[1].contains("zone UTC assumed"), "{}", notes[1]);
+        assert_eq!(d[0].time, naive);
+    }
+
+    #[test]
+    fn zone_offset_inferred_from_exact_stamps_inside_the_same_source() {
+        // A `short` journal in IST whose atticd lines carry their own UTC stamp.
+        let ist = (5 * 3600 + 1800) * NS;
+        let t0 = time::naive_ns(2025, 6, 2, 4, 0, 0, 0).unwrap();
+        let mut events = vec![
+            ev(t0 + ist, ClockMethod::LocalNoZone, 1),
+            ev(t0 + NS, ClockMethod::Exact, 2),
+            ev(t0 + ist + 60 * NS, ClockMethod::LocalNoZone, 3),
+            ev(t0 + 61 * NS, ClockMethod::Exact, 4),
+        ];
+        let mut atoms = Atoms::default();
+        let mut inputs = [ClockInput {
+            path: "journal.short",
+            mtime: None,
+            events: &mut events,
+            atoms: &mut atoms,
+            bytes: b"",
+        }];
+        let notes = align(&mut inputs, &ClockOptions::default());
+        assert!(
+            notes[0].contains("zone +05:30 inferred from 2 lines"),
+            "{}",
+            notes[0]
+        );
+        assert_eq!(events[0].time, t0);
     }
 
     #[test]

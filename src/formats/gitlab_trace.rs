@@ -388,18 +388,24 @@ fn image_of(t: &[u8]) -> Option<Range<usize>> {
     (e > i).then_some(i..e)
 }
 
-/// A job id from a file name: `job-1234.log`, `job_1234.txt`, `1234.log`, `1234.log.gz`.
+/// A job id from a file name: `job-1234.log`, `job_1234.txt`, `1234.log`, `1234.log.gz`, or
+/// a job name with the id after a dash or underscore (`pages-4711.log`, `build_5521.txt`; at
+/// least three digits there, so `node-2.log` names no job).
 pub fn job_id_from_path(path: &str) -> Option<u64> {
     let base = path.rsplit(['/', '\\']).next()?;
     let stem = base.split('.').next()?;
+    let all_digits = |d: &str| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit());
     let digits = stem
         .strip_prefix("job")
         .map(|s| s.trim_start_matches(['-', '_']))
         .unwrap_or(stem);
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
+    if all_digits(digits) {
+        return digits.parse().ok();
     }
-    digits.parse().ok()
+    let (_, tail) = stem.rsplit_once(['-', '_'])?;
+    (all_digits(tail) && tail.len() >= 3)
+        .then(|| tail.parse().ok())
+        .flatten()
 }
 
 /// `t` without a web page's leading line number (sniffing only).
@@ -923,6 +929,9 @@ mod tests {
         assert_eq!(job_id_from_path("job_42.txt"), Some(42));
         assert_eq!(job_id_from_path("build.log"), None);
         assert_eq!(job_id_from_path("job.log"), None);
+        assert_eq!(job_id_from_path("node1/jobs/pages-4711.log"), Some(4711));
+        assert_eq!(job_id_from_path("host-ci_4712.log"), Some(4712));
+        assert_eq!(job_id_from_path("node-2.log"), None);
     }
 
     #[test]

@@ -63,7 +63,7 @@ fn formats_json_figures_of_the_mixed_folder() {
         json!({"path": "mixed/all.short", "format": "journal-text", "hosts": ["cache1", "runner1"],
                "lines": 30, "events": 18, "continuations": 7, "unparsed": 0,
                "first": "2025-12-31T23:58:04.000000Z", "last": "2026-03-29T01:00:40.000000Z",
-               "clock": "exact 3, inferred-year 15; year 2025 (from other sources' dates), zone UTC assumed (no zone in the lines; set --tz)",
+               "clock": "exact 3, inferred-year 15; year 2025 (from other sources' dates), zone +00:00 inferred from 9 lines with an exact time (set --tz to override)",
                "issues": none}),
         // 37 lines: 8 records, the OOM report's 29 other lines (12 stamped report lines
         // interleave with 3 unrelated ones that stay events)

@@ -4,10 +4,9 @@
 //! of routine signals, titles), so they fail when the reasoning regresses and survive
 //! unrelated changes.
 //!
-//! Three sets have zone-less logs whose zone the README states (`journalctl -o short` in
-//! Asia/Tokyo, `short-precise` in Asia/Kolkata, `dmesg -T`/kern.log in EST). gaplog does not
-//! infer a zone from the other sources of the same host yet, so those runs pass `--tz` for
-//! that host's folder, as an operator who knows the machines would.
+//! Three sets have zone-less logs (`journalctl -o short` in Asia/Tokyo, `short-precise` in
+//! Asia/Kolkata, `dmesg -T`/kern.log in EST): the runs pass no `--tz`, so they also hold the
+//! clock stage to inferring those offsets from the lines that carry an exact time.
 
 use gaplog::analysis::{Analysis, Gap, Incident, Verdict};
 use std::path::PathBuf;
@@ -16,15 +15,9 @@ fn sample_dir(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/samples")).join(name)
 }
 
-/// Analyzes a sample; `tz` are `--tz PATTERN=ZONE` pairs.
-fn analyze(name: &str, tz: &[(&str, &str)]) -> Analysis {
-    let mut opts = gaplog::Options::default();
-    for (pattern, zone) in tz {
-        opts.clock
-            .tz
-            .push((pattern.to_string(), zone.parse().expect("a known zone")));
-    }
-    gaplog::analyze(&[sample_dir(name)], &opts)
+/// Analyzes a sample with default options, as the README's command does.
+fn analyze(name: &str) -> Analysis {
+    gaplog::analyze(&[sample_dir(name)], &gaplog::Options::default())
         .expect("the sample analyzes")
         .0
 }
@@ -117,7 +110,7 @@ fn readme_fix_ids(name: &str) -> Vec<String> {
 
 #[test]
 fn tale_oom_chain_tokens_ec2_loopback_and_expected_noise() {
-    let a = analyze("tale-2026-03-25", &[]);
+    let a = analyze("tale-2026-03-25");
     let s = summary(&a);
 
     // The OOM: etcd's growth, both kills and the killed job 4709 are one incident.
@@ -253,7 +246,7 @@ fn tale_oom_chain_tokens_ec2_loopback_and_expected_noise() {
 
 #[test]
 fn diskfull_is_one_incident_rooted_in_the_full_disk() {
-    let a = analyze("diskfull-2024-12-31", &[("cache-01/", "Asia/Tokyo")]);
+    let a = analyze("diskfull-2024-12-31");
     let s = summary(&a);
     let f = failures(&a);
     assert_eq!(f.len(), 1, "{s}");
@@ -299,10 +292,7 @@ fn diskfull_is_one_incident_rooted_in_the_full_disk() {
 
 #[test]
 fn memcg_oom_of_nix_daemon_explains_the_dead_socket() {
-    let a = analyze(
-        "memcg-nixdaemon-2025-11-14",
-        &[("builder-02/", "America/New_York")],
-    );
+    let a = analyze("memcg-nixdaemon-2025-11-14");
     let s = summary(&a);
     let f = failures(&a);
     assert_eq!(f.len(), 1, "{s}");
@@ -335,7 +325,7 @@ fn memcg_oom_of_nix_daemon_explains_the_dead_socket() {
 
 #[test]
 fn identity_loopback_endpoint_is_the_one_failure() {
-    let a = analyze("identity-2025-06-02", &[("gpu-box/", "Asia/Kolkata")]);
+    let a = analyze("identity-2025-06-02");
     let s = summary(&a);
     let f = failures(&a);
     assert_eq!(f.len(), 1, "{s}");
@@ -356,7 +346,7 @@ fn identity_loopback_endpoint_is_the_one_failure() {
 
 #[test]
 fn oomd_kill_of_a_user_runner_is_one_incident() {
-    let a = analyze("oomd-2026-01-19", &[]);
+    let a = analyze("oomd-2026-01-19");
     let s = summary(&a);
     assert_eq!(a.incidents.len(), 1, "{s}");
     let i = &a.incidents[0];
@@ -385,7 +375,7 @@ fn oomd_kill_of_a_user_runner_is_one_incident() {
 
 #[test]
 fn quiet_has_no_failure_and_names_the_expected_errors() {
-    let a = analyze("quiet-2025-08-09", &[]);
+    let a = analyze("quiet-2025-08-09");
     assert!(failures(&a).is_empty(), "{}", summary(&a));
     assert!(a.fix_order.is_empty());
     for r in [
