@@ -334,7 +334,7 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline
     // Compile the grammar first: an invalid --grammars folder fails before any input is read.
     let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
     let (tl, timings) = load(inputs, opts)?;
-    let a = run_reasoning(&tl, timings, &catalog)?;
+    let a = analyze_timeline_with(&tl, timings, &catalog)?;
     Ok((a, tl))
 }
 
@@ -346,10 +346,11 @@ pub fn analyze_timeline(
     opts: &Options,
 ) -> Result<Analysis, Error> {
     let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
-    run_reasoning(tl, timings, &catalog)
+    analyze_timeline_with(tl, timings, &catalog)
 }
 
-fn run_reasoning(
+/// [`analyze_timeline`] with a catalog compiled once by the caller (fuzzing, repeated runs).
+pub fn analyze_timeline_with(
     tl: &Timeline,
     mut timings: Timings,
     catalog: &signals::Catalog,
