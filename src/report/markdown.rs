@@ -12,7 +12,7 @@ use super::{
     FrontMatter, RenderOptions, clock_time, headline, ns, one_line, outage_window, span_text,
     thousands, window,
 };
-use crate::analysis::{Analysis, Incident, Verdict};
+use crate::analysis::{Analysis, Evidence, Incident, Verdict};
 use std::fmt::Write;
 
 /// Longest excerpt shown in an evidence table.
@@ -260,11 +260,26 @@ fn incident(o: &mut String, a: &Analysis, i: &Incident) {
         );
     }
     if !i.reasoning.is_empty() {
-        let _ = writeln!(
-            o,
-            "**Why this verdict.** {}\n",
-            sentence(&prose(&one_line(&i.reasoning, 800)))
-        );
+        // One bullet per step of the reasoning (root, each link, context notes), the first
+        // few only: the JSON report has all of them.
+        let steps: Vec<&str> = i
+            .reasoning
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        o.push_str("**Why this verdict:**\n\n");
+        for l in steps.iter().take(MAX_REASONING_STEPS) {
+            let _ = writeln!(o, "- {}", sentence(&prose(&one_line(l, 400))));
+        }
+        if steps.len() > MAX_REASONING_STEPS {
+            let _ = writeln!(
+                o,
+                "- … {} more steps in `report.json`.",
+                steps.len() - MAX_REASONING_STEPS
+            );
+        }
+        o.push('\n');
     }
     if !i.chain.is_empty() {
         let chain: Vec<String> = i.chain.iter().map(|c| prose(&one_line(c, 80))).collect();
@@ -276,7 +291,8 @@ fn incident(o: &mut String, a: &Analysis, i: &Incident) {
         let first_day = i.evidence.first().and_then(|e| day(&e.time));
         let one_day = i.evidence.iter().all(|e| day(&e.time) == first_day);
         o.push_str("| time (UTC) | host | where | signal | excerpt |\n|---|---|---|---|---|\n");
-        for e in &i.evidence {
+        let (shown, left) = evidence_rows(&i.evidence);
+        for e in shown {
             let t = ns(&e.time).map_or_else(|| "?".to_string(), |t| time_in(t, one_day));
             let _ = writeln!(
                 o,
@@ -286,6 +302,18 @@ fn incident(o: &mut String, a: &Analysis, i: &Incident) {
                 cell(&code(&format!("{}:{}", e.source, e.line))),
                 cell(&code(&e.rule)),
                 cell(&code(&one_line(&e.excerpt, EXCERPT_CHARS)))
+            );
+        }
+        if !left.is_empty() {
+            let more: Vec<String> = left
+                .iter()
+                .map(|(rule, n)| format!("{} ×{n}", code(rule)))
+                .collect();
+            let _ = writeln!(
+                o,
+                "\n{} more evidence lines ({}), all in `report.json`.",
+                left.iter().map(|(_, n)| n).sum::<usize>(),
+                more.join(", ")
             );
         }
         o.push('\n');
@@ -316,6 +344,54 @@ fn incident(o: &mut String, a: &Analysis, i: &Incident) {
             o.push('\n');
         }
     }
+}
+
+/// Reasoning steps shown as bullets per incident.
+const MAX_REASONING_STEPS: usize = 8;
+/// Evidence rows shown per incident.
+const MAX_EVIDENCE_ROWS: usize = 12;
+
+/// The evidence rows a post shows: the first and the last line of every rule (in time
+/// order), at most [`MAX_EVIDENCE_ROWS`]; and, per rule, how many lines were left out.
+fn evidence_rows(ev: &[Evidence]) -> (Vec<&Evidence>, Vec<(String, usize)>) {
+    let mut keep = vec![false; ev.len()];
+    let mut kept = 0;
+    // First occurrences first (every rule shows once), then last occurrences.
+    for pass in 0..2 {
+        let mut seen: Vec<&str> = Vec::new();
+        let order: Box<dyn Iterator<Item = usize>> = if pass == 0 {
+            Box::new(0..ev.len())
+        } else {
+            Box::new((0..ev.len()).rev())
+        };
+        for k in order {
+            if kept >= MAX_EVIDENCE_ROWS {
+                break;
+            }
+            if seen.contains(&ev[k].rule.as_str()) {
+                continue;
+            }
+            seen.push(&ev[k].rule);
+            if !keep[k] {
+                keep[k] = true;
+                kept += 1;
+            }
+        }
+    }
+    let mut left: Vec<(String, usize)> = Vec::new();
+    for (e, _) in ev.iter().zip(&keep).filter(|(_, k)| !**k) {
+        match left.iter_mut().find(|(r, _)| *r == e.rule) {
+            Some((_, n)) => *n += 1,
+            None => left.push((e.rule.clone(), 1)),
+        }
+    }
+    let shown = ev
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(e, _)| e)
+        .collect();
+    (shown, left)
 }
 
 fn unexplained(o: &mut String, a: &Analysis) {
@@ -556,6 +632,26 @@ mod tests {
     #[test]
     fn cells_escape_pipes_inside_code() {
         assert_eq!(cell(&code("a|b")), "`a\\|b`");
+    }
+
+    #[test]
+    fn evidence_rows_keep_first_and_last_of_each_rule_within_the_cap() {
+        let e = |rule: &str, line: u32| Evidence {
+            rule: rule.into(),
+            line,
+            ..Evidence::default()
+        };
+        let mut ev: Vec<Evidence> = (1..=30).map(|l| e("disk-full", l)).collect();
+        ev.insert(5, e("server-500", 100));
+        let (shown, left) = evidence_rows(&ev);
+        let lines: Vec<u32> = shown.iter().map(|x| x.line).collect();
+        assert_eq!(lines, [1, 100, 30], "first of each rule, then the last");
+        assert_eq!(left, [("disk-full".to_string(), 28)]);
+        // Many rules: capped, and what is left is counted per rule.
+        let ev: Vec<Evidence> = (0..20).map(|k| e(&format!("r{k}"), k)).collect();
+        let (shown, left) = evidence_rows(&ev);
+        assert_eq!(shown.len(), MAX_EVIDENCE_ROWS);
+        assert_eq!(left.len(), 20 - MAX_EVIDENCE_ROWS);
     }
 
     #[test]
