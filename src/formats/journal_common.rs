@@ -260,6 +260,9 @@ impl Embedded {
             Text::Owned(_) => None,
         };
         if kernel {
+            if self.oom.needs_history(msg) {
+                sink.depends_on_earlier();
+            }
             if self.oom.fold(sink, msg, at, ev.line, ev.end_line) {
                 return;
             }
@@ -275,6 +278,13 @@ impl Embedded {
             sink.push(ev);
             self.oom.pushed(sink, idx, &msg, at);
             return;
+        }
+        if self.last.is_none()
+            && !id.is_empty()
+            && self.formats.iter().any(|f| f.is_continuation(id, msg))
+        {
+            // It would continue the last event before this chunk.
+            sink.depends_on_earlier();
         }
         if let Some((pi, ppid, idx)) = self.last
             && pi == ident

@@ -13,7 +13,7 @@
 //! unparsed, with an issue naming the JSON error.
 
 use super::journal_common::{Embedded, Entry, Value, entry_event};
-use super::{Format, Sink};
+use super::{Format, Sink, line_start_where};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -253,11 +253,19 @@ impl Format for JournalJson {
         }
         if journal { 95 } else { 0 }
     }
+    fn split(&self, bytes: &[u8], near: usize) -> Option<usize> {
+        // An object starts on a line whose first byte is `{`, RS or `data:`; member and
+        // byte lines of json-pretty are indented, and strings cannot hold a raw newline.
+        line_start_where(bytes, near, |t| {
+            t.first() == Some(&b'{') || t.first() == Some(&0x1e) || t.starts_with(b"data:")
+        })
+    }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
         let mut warned_null = false;
-        let mut lines = Lines::new(bytes, src.terminator);
+        let mut lines = sink.lines();
+        let end_of_range = sink.range.end;
         while let Some(line) = lines.next() {
             let t = line.text;
             if crate::lines::trim(t).is_empty() || t == b"\x1e" {
@@ -270,6 +278,11 @@ impl Format for JournalJson {
             };
             match decode(bytes, line.start + at) {
                 Ok((fields, end)) => {
+                    if end > end_of_range {
+                        // An object reaching into the next chunk: that chunk was split
+                        // at a line inside it.
+                        sink.overran = true;
+                    }
                     // Consume the lines the object spans (json-pretty).
                     let mut last = line.no;
                     while lines.position() < end {
@@ -287,7 +300,8 @@ impl Format for JournalJson {
                     if entry.is_record() {
                         if !warned_null && entry.get(NULL_MESSAGE).is_some() {
                             warned_null = true;
-                            sink.issue(
+                            sink.issue_once(
+                                NULL_MESSAGE,
                                 line.no,
                                 line.start,
                                 "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",

@@ -17,7 +17,7 @@
 //! `oom.invoker`, `oom.victim_pid`, `oom.victim_comm`, `oom.total_vm_kb`, `oom.anon_rss_kb`,
 //! `oom.cgroup` (`task_memcg`) and `oom.constraint`.
 
-use super::{Format, Sink};
+use super::{Format, SPLIT_SEARCH, Sink, line_start_where};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
@@ -512,9 +512,16 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>, pa
 #[derive(Debug, Default)]
 pub struct OomGroup {
     open: Option<Open>,
+    /// A report header was seen (by this parse, or this chunk of it).
+    opened: bool,
 }
 
 impl OomGroup {
+    /// True when `msg` is a report line that an open report would take, and no report was
+    /// opened yet: with the state of the bytes before a chunk it might have been folded.
+    pub fn needs_history(&self, msg: &[u8]) -> bool {
+        !self.opened && oom_part(msg).is_some_and(|p| p != OomPart::Header)
+    }
     /// Offers a kernel message covering lines `line..=end_line` before it becomes an event:
     /// when it belongs to the open report it is folded into that event (message, fields,
     /// lines counted as continuation) and `true` is returned.
@@ -554,10 +561,32 @@ impl OomGroup {
         if let Some(p) = oom_part(msg) {
             oom_fields(sink, idx, msg, at, p);
             if p == OomPart::Header {
+                self.opened = true;
                 self.open = Some(Open { idx, killed: false });
             }
         }
     }
+}
+
+/// Lines looked at after a candidate split point.
+const SPLIT_LOOKAHEAD: usize = 256;
+
+/// The offset of the first OOM report line other than a header within the
+/// [`SPLIT_LOOKAHEAD`] lines from `at`, stopping at a header; `None` when there is none.
+fn report_line_ahead(bytes: &[u8], at: usize) -> Option<usize> {
+    for line in Lines::starting_at(bytes, Terminator::Lf, at, 1).take(SPLIT_LOOKAHEAD) {
+        let t = line.text;
+        let msg = match parse_line(t) {
+            Some(k) => &t[k.msg_start.min(t.len())..],
+            None => t,
+        };
+        match oom_part(msg) {
+            Some(OomPart::Header) => return None,
+            Some(_) => return Some(line.start),
+            None => {}
+        }
+    }
+    None
 }
 
 impl Format for Kernel {
@@ -593,6 +622,22 @@ impl Format for Kernel {
             0
         }
     }
+    fn split(&self, bytes: &[u8], near: usize) -> Option<usize> {
+        // A stamped kernel line that is no part of an OOM report, with no report line
+        // other than a header in the lines that follow it (a report cut in two would
+        // lose its tail).
+        let mut from = near;
+        while from < bytes.len() && from - near < SPLIT_SEARCH {
+            let at = line_start_where(bytes, from, |t| {
+                parse_line(t).is_some_and(|k| oom_part(&t[k.msg_start.min(t.len())..]).is_none())
+            })?;
+            match report_line_ahead(bytes, at) {
+                None => return Some(at),
+                Some(next) => from = next.max(at + 1),
+            }
+        }
+        None
+    }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let kernel = sink.atoms.intern("kernel");
@@ -601,13 +646,17 @@ impl Format for Kernel {
         // The event the previous line went to (unstamped continuation lines follow it, which
         // is not always the last event while an OOM report is open).
         let mut prev: Option<usize> = None;
-        for line in Lines::new(bytes, src.terminator) {
+        let lines = sink.lines();
+        for line in lines {
             let t = line.text;
             if t.is_empty() {
                 sink.blank(1);
                 continue;
             }
             let Some(k) = parse_line(t) else {
+                if prev.is_none() && (t[0] == b' ' || t[0] == b'\t') {
+                    sink.depends_on_earlier();
+                }
                 match prev {
                     Some(i) if t[0] == b' ' || t[0] == b'\t' => {
                         sink.blank(1);
@@ -629,6 +678,9 @@ impl Format for Kernel {
             let (ms, me) = (line.start + k.msg_start.min(t.len()), line.end());
             let msg = &bytes[ms..me];
             let is_kernel = k.ident == b"kernel";
+            if is_kernel && oom.needs_history(msg) {
+                sink.depends_on_earlier();
+            }
             let report = oom.open.map(|o| o.idx);
             if is_kernel && oom.fold(sink, msg, Some(ms), line.no, line.no) {
                 prev = report;

@@ -3,3 +3,4 @@
 mod cli_formats;
 mod formats_journal;
 mod formats_kernel;
+mod parse_chunked;
