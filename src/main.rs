@@ -172,12 +172,9 @@ fn run() -> anyhow::Result<ExitCode> {
                 format.into_iter().partition(|f| f.contains('='));
             let o = options(&input, &forced)?;
             let output = outputs.last().cloned().unwrap_or_else(|| "table".into());
-            let (analysis, _tl) = gaplog::analyze(&input.inputs, &o)?;
-            if timings {
-                for (stage, ms) in &analysis.timings.stages {
-                    eprintln!("{stage:>12}: {ms:9.1} ms");
-                }
-            }
+            let started = std::time::Instant::now();
+            let (analysis, tl) = gaplog::analyze(&input.inputs, &o)?;
+            let t_render = std::time::Instant::now();
             let text = match output.as_str() {
                 "json" => gaplog::report::json(&analysis),
                 "table" => gaplog::report::sources_table(&analysis),
@@ -189,6 +186,21 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
             };
             out.write_all(text.as_bytes())?;
+            out.flush()?;
+            if timings {
+                let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1000.0;
+                let render = ms(t_render);
+                for (stage, ms) in &analysis.timings.stages {
+                    eprintln!("{stage:>12}: {ms:9.1} ms");
+                }
+                eprintln!("{:>12}: {render:9.1} ms", "render");
+                // Freeing the timeline (every event and source buffer) is part of the
+                // run's cost: time it instead of leaving it uncounted at exit.
+                let t_free = std::time::Instant::now();
+                drop(tl);
+                eprintln!("{:>12}: {:9.1} ms", "free", ms(t_free));
+                eprintln!("{:>12}: {:9.1} ms", "total", ms(started));
+            }
             if all_unreadable(&analysis) {
                 eprintln!("gaplog: no input could be read");
                 return Ok(ExitCode::from(2));
