@@ -68,8 +68,10 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
     }
     forced_formats(opts)?;
     let pool = pool(opts)?;
-    let t0 = Instant::now();
+    let td = Instant::now();
     let found = ingest::discover(inputs);
+    let discover_ms = ms(td);
+    let t0 = Instant::now();
     let sources: Vec<ingest::Source> = pool.install(|| {
         found
             .par_iter()
@@ -80,6 +82,7 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
     let read_ms = ms(t0);
     let (tl, mut timings) = load_sources(sources, opts)?;
     timings.stages.insert(0, ("read".into(), read_ms));
+    timings.stages.insert(0, ("discover".into(), discover_ms));
     Ok((tl, timings))
 }
 

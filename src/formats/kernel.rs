@@ -344,14 +344,49 @@ const BODY_PREFIXES: &[&[u8]] = &[
     b"workingset",
 ];
 
+/// The substrings [`oom_part`] looks for, searched with prebuilt finders (building a
+/// searcher per call cost more than the search on short kernel lines).
+#[derive(Clone, Copy)]
+enum Needle {
+    Invoked,
+    Killed,
+    Kill,
+    Score,
+    Sharing,
+    Victim,
+    Pages,
+    Plus0x,
+    Slash0x,
+    Cpuset,
+    Mems,
+}
+
+static NEEDLES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 11]> =
+    std::sync::LazyLock::new(|| {
+        [
+            &b" invoked oom-killer:"[..],
+            b"Killed process ",
+            b"Kill process ",
+            b" score ",
+            b"sharing same memory",
+            b": OOM victim ",
+            b" pages",
+            b"+0x",
+            b"/0x",
+            b" cpuset=",
+            b"mems_allowed=",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
 /// Classifies a kernel message as part of an OOM report.
 pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
     let t = crate::lines::trim(msg);
     if t.is_empty() {
         return None;
     }
-    let has = |n: &[u8]| memchr::memmem::find(t, n).is_some();
-    if has(b" invoked oom-killer:") {
+    let has = |n: Needle| NEEDLES[n as usize].find(t).is_some();
+    if has(Needle::Invoked) {
         return Some(OomPart::Header);
     }
     if t.starts_with(b"oom_reaper: ") {
@@ -361,9 +396,9 @@ pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
     {
         return Some(OomPart::Constraint);
     }
-    if has(b"Killed process ")
-        || (has(b"Kill process ") && (has(b" score ") || has(b"sharing same memory")))
-        || has(b": OOM victim ")
+    if has(Needle::Killed)
+        || (has(Needle::Kill) && (has(Needle::Score) || has(Needle::Sharing)))
+        || has(Needle::Victim)
     {
         return Some(OomPart::Kill);
     }
@@ -380,11 +415,11 @@ pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
         }
     }
     // `12345 total pagecache pages`, `0 pages in swap cache`, `4194173 pages RAM`...
-    if t[0].is_ascii_digit() && has(b" pages") {
+    if t[0].is_ascii_digit() && has(Needle::Pages) {
         return Some(OomPart::Body);
     }
     // stack frames, old cpuset line, memcg stat lines (`anon 42897408`).
-    if (has(b"+0x") && has(b"/0x")) || (has(b" cpuset=") && has(b"mems_allowed=")) {
+    if (has(Needle::Plus0x) && has(Needle::Slash0x)) || (has(Needle::Cpuset) && has(Needle::Mems)) {
         return Some(OomPart::Body);
     }
     if let Some(sp) = memchr::memchr(b' ', t)
@@ -512,6 +547,11 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>, pa
 #[derive(Debug, Default)]
 pub struct OomGroup {
     open: Option<Open>,
+    /// The message being offered (address, length) and its class: the parsers ask about
+    /// the same message up to three times (`needs_history`, `fold`, `pushed`). Cleared
+    /// when the message is done with, so a later message at a reused address is never
+    /// taken for it.
+    memo: Option<(usize, usize, Option<OomPart>)>,
     /// A report header was seen (by this parse, or this chunk of it).
     opened: bool,
 }
@@ -519,8 +559,20 @@ pub struct OomGroup {
 impl OomGroup {
     /// True when `msg` is a report line that an open report would take, and no report was
     /// opened yet: with the state of the bytes before a chunk it might have been folded.
-    pub fn needs_history(&self, msg: &[u8]) -> bool {
-        !self.opened && oom_part(msg).is_some_and(|p| p != OomPart::Header)
+    pub fn needs_history(&mut self, msg: &[u8]) -> bool {
+        !self.opened && self.part(msg).is_some_and(|p| p != OomPart::Header)
+    }
+    /// [`oom_part`] of `msg`, remembered for the next call on the same bytes.
+    fn part(&mut self, msg: &[u8]) -> Option<OomPart> {
+        let key = (msg.as_ptr() as usize, msg.len());
+        match self.memo {
+            Some((p, l, part)) if (p, l) == key => part,
+            _ => {
+                let part = oom_part(msg);
+                self.memo = Some((key.0, key.1, part));
+                part
+            }
+        }
     }
     /// Offers a kernel message covering lines `line..=end_line` before it becomes an event:
     /// when it belongs to the open report it is folded into that event (message, fields,
@@ -534,7 +586,9 @@ impl OomGroup {
         end_line: u32,
     ) -> bool {
         let Some(o) = self.open else { return false };
-        let Some(p) = oom_part(msg) else { return false };
+        let Some(p) = self.part(msg) else {
+            return false;
+        };
         if p == OomPart::Header
             || (o.killed && !matches!(p, OomPart::Kill | OomPart::Reaper | OomPart::Constraint))
         {
@@ -549,6 +603,7 @@ impl OomGroup {
         ev.end_line = ev.end_line.max(end_line);
         sink.blank(u64::from(end_line.saturating_sub(line)) + 1);
         oom_fields(sink, o.idx, msg, at, p);
+        self.memo = None;
         self.open = match p {
             OomPart::Reaper => None,
             OomPart::Kill => Some(Open { killed: true, ..o }),
@@ -558,7 +613,9 @@ impl OomGroup {
     }
     /// Tells the group that kernel message `msg` became event `idx`.
     pub fn pushed(&mut self, sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>) {
-        if let Some(p) = oom_part(msg) {
+        let part = self.part(msg);
+        self.memo = None;
+        if let Some(p) = part {
             oom_fields(sink, idx, msg, at, p);
             if p == OomPart::Header {
                 self.opened = true;
