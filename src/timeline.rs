@@ -8,7 +8,7 @@
 //! and the journal), or any event with the same host, instant and text in two sources;
 //! the copy kept is the one with the exact clock, else the one from the earlier source.
 
-use crate::event::{Atoms, ClockMethod, Event, SourceId};
+use crate::event::{Atom, Atoms, ClockMethod, Event, SourceId};
 use crate::formats::Parsed;
 use crate::ingest::Source;
 use polars::prelude::*;
@@ -341,71 +341,54 @@ fn to_polars(e: serde_json::Error) -> PolarsError {
     PolarsError::ComputeError(e.to_string().into())
 }
 
-/// Events per minute per (host, source), overall and error-or-worse, from the DataFrame.
+/// Events per minute per (host, source), overall and error-or-worse.
+///
+/// One pass over the merged order, without building a table: the order is sorted by
+/// time, so each (source, host) series receives its minutes in ascending order and a count
+/// is either the last entry's or a new one (an out-of-order minute, which the order never
+/// holds, would still be inserted in place). A polars group-by on string keys cost more
+/// than parsing on large inputs.
 pub fn activity(tl: &Timeline) -> PolarsResult<Vec<crate::analysis::Activity>> {
-    let n = tl.order.len();
-    let mut host = Vec::with_capacity(n);
-    let mut source = Vec::with_capacity(n);
-    let mut minute = Vec::with_capacity(n);
-    let mut err = Vec::with_capacity(n);
+    fn count(series: &mut Vec<(i64, u64)>, m: i64) {
+        match series.last_mut() {
+            Some((last, n)) if *last == m => *n += 1,
+            Some((last, _)) if *last > m => match series.binary_search_by_key(&m, |p| p.0) {
+                Ok(i) => series[i].1 += 1,
+                Err(i) => series.insert(i, (m, 1)),
+            },
+            _ => series.push((m, 1)),
+        }
+    }
+    let mut index: HashMap<(SourceId, Atom), usize> = HashMap::new();
+    let mut v: Vec<crate::analysis::Activity> = Vec::new();
+    let mut last: Option<((SourceId, Atom), usize)> = None;
     for &r in &tl.order {
         if !tl.has_time(r) {
             continue;
         }
         let e = tl.event(r);
-        host.push(tl.host(r));
-        source.push(tl.path(r));
-        minute.push(e.time.div_euclid(60_000_000_000) * 60);
-        err.push(u32::from(e.severity.is_error()));
-    }
-    let df = DataFrame::new(
-        minute.len(),
-        vec![
-            Column::new("host".into(), host),
-            Column::new("source".into(), source),
-            Column::new("minute".into(), minute),
-            Column::new("err".into(), err),
-        ],
-    )?;
-    // Group with polars (hash group-by on the three keys), then read each group's size and
-    // error count from its row indices: the eager per-group aggregations are deprecated.
-    let gb = df.group_by(["host", "source", "minute"])?;
-    let keys = gb.keys();
-    let (kh, ks, km) = (keys[0].str()?, keys[1].str()?, keys[2].i64()?);
-    let errs = df.column("err")?.u32()?;
-    let mut out: HashMap<(String, String), crate::analysis::Activity> = HashMap::new();
-    for (g, group) in gb.get_groups().iter().enumerate() {
-        let (Some(h), Some(s), Some(m)) = (kh.get(g), ks.get(g), km.get(g)) else {
-            continue;
-        };
-        let rows: Vec<usize> = match &group {
-            polars::prelude::GroupsIndicator::Idx((_, idx)) => {
-                idx.iter().map(|i| *i as usize).collect()
-            }
-            polars::prelude::GroupsIndicator::Slice([first, len]) => {
-                (*first as usize..(*first + *len) as usize).collect()
+        let key = (r.source, e.host);
+        let i = match last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = *index.entry(key).or_insert_with(|| {
+                    v.push(crate::analysis::Activity {
+                        host: tl.host(r).to_string(),
+                        source: tl.path(r).to_string(),
+                        ..Default::default()
+                    });
+                    v.len() - 1
+                });
+                last = Some((key, i));
+                i
             }
         };
-        let e: u64 = rows
-            .iter()
-            .map(|&i| u64::from(errs.get(i).unwrap_or(0)))
-            .sum();
-        let a = out
-            .entry((h.to_string(), s.to_string()))
-            .or_insert_with(|| crate::analysis::Activity {
-                host: h.to_string(),
-                source: s.to_string(),
-                ..Default::default()
-            });
-        a.per_minute.push((m, rows.len() as u64));
-        if e > 0 {
-            a.errors_per_minute.push((m, e));
+        let m = e.time.div_euclid(60_000_000_000) * 60;
+        let a = &mut v[i];
+        count(&mut a.per_minute, m);
+        if e.severity.is_error() {
+            count(&mut a.errors_per_minute, m);
         }
-    }
-    let mut v: Vec<_> = out.into_values().collect();
-    for a in &mut v {
-        a.per_minute.sort_unstable();
-        a.errors_per_minute.sort_unstable();
     }
     v.sort_by(|a, b| (&a.host, &a.source).cmp(&(&b.host, &b.source)));
     Ok(v)

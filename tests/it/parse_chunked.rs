@@ -2,7 +2,8 @@
 //! sequential parse gives: same events (lines, offsets, times, hosts, boots, units,
 //! messages, fields), same line accounting, same examples and issues. Checked on every
 //! fixture, alone and repeated (so that boot markers, OOM reports and continuation
-//! entries fall on both sides of chunk boundaries), at many chunk sizes.
+//! entries fall on both sides of chunk boundaries), at many chunk sizes. Also the
+//! one-pass activity aggregation against a plain grouping.
 
 use gaplog::formats::{self, FORMATS, parse_chunked, sniff};
 use gaplog::ingest::{self, IngestOptions, Source};
@@ -156,4 +157,49 @@ fn a_journal_json_object_is_never_cut() {
         let (got, _) = parse_chunked(&src, fi, chunk);
         assert_eq!(digest(&src, &got), want, "chunk {chunk}");
     }
+}
+
+/// The per-minute activity equals a plain grouping of the kept, timed events by
+/// (host, source path, minute).
+#[test]
+fn activity_counts_every_timed_event_once() {
+    let (tl, _) =
+        gaplog::load(&[fixtures().join("mixed")], &gaplog::Options::default()).expect("loads");
+    let mut want: std::collections::BTreeMap<(String, String, i64), (u64, u64)> =
+        Default::default();
+    for &r in &tl.order {
+        if !tl.has_time(r) {
+            continue;
+        }
+        let e = tl.event(r);
+        let c = want
+            .entry((
+                tl.host(r).to_string(),
+                tl.path(r).to_string(),
+                e.time.div_euclid(60_000_000_000) * 60,
+            ))
+            .or_default();
+        c.0 += 1;
+        c.1 += u64::from(e.severity.is_error());
+    }
+    assert!(!want.is_empty());
+    let mut got: std::collections::BTreeMap<(String, String, i64), (u64, u64)> = Default::default();
+    let acts = gaplog::timeline::activity(&tl).expect("activity");
+    for a in &acts {
+        assert!(a.per_minute.windows(2).all(|w| w[0].0 < w[1].0));
+        for &(m, n) in &a.per_minute {
+            got.entry((a.host.clone(), a.source.clone(), m))
+                .or_default()
+                .0 += n;
+        }
+        for &(m, n) in &a.errors_per_minute {
+            assert!(n > 0);
+            got.entry((a.host.clone(), a.source.clone(), m))
+                .or_default()
+                .1 += n;
+        }
+    }
+    assert_eq!(got, want);
+    let keys: Vec<_> = acts.iter().map(|a| (&a.host, &a.source)).collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
 }
