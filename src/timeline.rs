@@ -12,6 +12,7 @@ use crate::event::{Atom, Atoms, ClockMethod, Event, SourceId};
 use crate::formats::Parsed;
 use crate::ingest::Source;
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -49,25 +50,29 @@ pub struct Timeline {
 impl Timeline {
     /// Merges and deduplicates.
     pub fn build(sources: Vec<SourceData>) -> Timeline {
-        let mut order: Vec<EvRef> = sources
+        // Sort packed keys (time, source, line, index) rather than references whose key is
+        // looked up through two indirections per comparison; untimed events go last, in
+        // source order. Each source is mostly in time order already: the stable parallel
+        // merge sort takes advantage of those runs.
+        let mut keyed: Vec<(i64, SourceId, u32, u32)> = sources
             .iter()
             .flat_map(|s| {
-                (0..s.parsed.events.len()).map(move |i| EvRef {
-                    source: s.src.id,
-                    index: i as u32,
+                s.parsed.events.iter().enumerate().map(move |(i, e)| {
+                    let t = if e.clock == ClockMethod::Missing || e.clock == ClockMethod::Monotonic
+                    {
+                        i64::MAX
+                    } else {
+                        e.time
+                    };
+                    (t, s.src.id, e.line, i as u32)
                 })
             })
             .collect();
-        let key = |r: &EvRef| {
-            let e = &sources[r.source as usize].parsed.events[r.index as usize];
-            let t = if e.clock == ClockMethod::Missing || e.clock == ClockMethod::Monotonic {
-                i64::MAX
-            } else {
-                e.time
-            };
-            (t, r.source, e.line)
-        };
-        order.sort_unstable_by_key(key);
+        keyed.par_sort();
+        let order: Vec<EvRef> = keyed
+            .into_iter()
+            .map(|(_, source, _, index)| EvRef { source, index })
+            .collect();
         let mut tl = Timeline {
             sources,
             order,
