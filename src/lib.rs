@@ -168,10 +168,19 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
         .iter()
         .map(|s| {
             let p = &s.parsed;
-            let mut hosts: Vec<String> = p
-                .events
-                .iter()
-                .map(|e| p.atoms.get(e.host))
+            // Distinct host atoms first (a source has a handful): a string per event
+            // cost 400 MB and 0.3 s per GB of input.
+            let mut atoms = std::collections::HashSet::new();
+            let mut last = None;
+            for e in &p.events {
+                if last != Some(e.host) {
+                    last = Some(e.host);
+                    atoms.insert(e.host);
+                }
+            }
+            let mut hosts: Vec<String> = atoms
+                .into_iter()
+                .map(|a| p.atoms.get(a))
                 .filter(|h| !h.is_empty())
                 .map(str::to_string)
                 .collect();
