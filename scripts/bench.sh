@@ -166,7 +166,7 @@ wall_of() { # seconds from "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.23
 rss_of() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 
 declare -A WALL RSS MBS
-TABLE="| Row | Input MB | Median wall (s) | MB/s | Peak RSS (MB) |
+TABLE="| Row | Input MB | Median wall (s) | MB/s | Peak RSS (MiB) |
 |---|---:|---:|---:|---:|"
 for i in "${!ROWS[@]}"; do
     IFS='|' read -r name in_bytes _ <<<"${ROWS[$i]}"
