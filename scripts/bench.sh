@@ -178,6 +178,7 @@ for i in "${!ROWS[@]}"; do
     TABLE+=$'\n'"| $name | $(awk -v b="$in_bytes" 'BEGIN {printf "%.0f", b/1e6}') | $w | ${MBS[$name]} | ${RSS[$name]} |"
 done
 
+x() { [ "$1" = n/a ] && echo n/a || echo "$1×"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a/b}'; }
 verdict() { # value, must, goal, direction (le|ge)
     awk -v v="$1" -v m="$2" -v g="$3" -v d="$4" 'BEGIN {
@@ -197,12 +198,12 @@ R6=n/a
 [ -z "$MINER_NOTE" ] && R6=$(ratio "${MBS[gaplog templates -j1]}" "${MBS[drain3 with masking]}")
 RATIOS="| Ratio | Measured | Must | Goal | Verdict |
 |---|---:|---:|---:|---|
-| gaplog 1 thread ÷ rg -j1 -c KW (wall) | ${R1}× | ≤ 10× | ≤ 5× | $(verdict "$R1" 10 5 le) |
-| gaplog default threads ÷ lnav headless (wall) | ${R2}× | ≤ 0.25× | ≤ 0.10× | $(verdict "$R2" 0.25 0.10 le) |
-| gaplog peak RSS ÷ lnav peak RSS | ${R3}× | ≤ 0.5× | ≤ 0.25× | $(verdict "$R3" 0.5 0.25 le) |
-| gaplog 2 threads ÷ gaplog 1 thread (wall) | ${R4}× | ≤ 0.8× | ≤ 0.65× | $(verdict "$R4" 0.8 0.65 le) |
-| journal json parse MB/s ÷ jq -c .MESSAGE | ${R5}× | ≥ 6× | ≥ 12× | $(verdict "$R5" 6 12 ge) |
-| template mining lines/s ÷ drain3 with masking | ${R6}× | ≥ 30× | ≥ 100× | $(verdict "$R6" 30 100 ge) |"
+| gaplog 1 thread ÷ rg -j1 -c KW (wall) | $(x "$R1") | ≤ 10× | ≤ 5× | $(verdict "$R1" 10 5 le) |
+| gaplog default threads ÷ lnav headless (wall) | $(x "$R2") | ≤ 0.25× | ≤ 0.10× | $(verdict "$R2" 0.25 0.10 le) |
+| gaplog peak RSS ÷ lnav peak RSS | $(x "$R3") | ≤ 0.5× | ≤ 0.25× | $(verdict "$R3" 0.5 0.25 le) |
+| gaplog 2 threads ÷ gaplog 1 thread (wall) | $(x "$R4") | ≤ 0.8× | ≤ 0.65× | $(verdict "$R4" 0.8 0.65 le) |
+| journal json parse MB/s ÷ jq -c .MESSAGE | $(x "$R5") | ≥ 6× | ≥ 12× | $(verdict "$R5" 6 12 ge) |
+| template mining lines/s ÷ drain3 with masking | $(x "$R6") | ≥ 30× | ≥ 100× | $(verdict "$R6" 30 100 ge) |"
 
 CPU=$(lscpu 2>/dev/null | awk -F': *' '/^Model name/ {print $2; exit}')
 MACHINE="$(date -u +%Y-%m-%d) on ${CPU:-unknown CPU}, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r); $(rg --version | head -n 1), $(lnav -V 2>&1 | head -n 1), $(jq --version), $("$GAPLOG" --version). Corpus: $SIZE (seed $SEED, $((ALL_BYTES / 1000000)) MB in ${#FILES[@]} files), $RUNS alternating runs per row, warm page cache; RSS and wall are medians."
