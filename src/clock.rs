@@ -59,14 +59,32 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     let mut by_host: HashMap<String, (i64, i64)> = HashMap::new();
     let mut overall: Option<(i64, i64)> = None;
     for inp in inputs.iter() {
+        // Spans per host atom of this source first (a source has a handful of hosts),
+        // then per host name: no string nor hash per event.
+        let mut spans: Vec<(crate::event::Atom, i64, i64)> = Vec::new();
+        let mut index: HashMap<crate::event::Atom, usize> = HashMap::new();
+        let mut last = usize::MAX;
         for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
-            let h = inp.atoms.get(ev.host).to_string();
-            let e = by_host.entry(h).or_insert((ev.time, ev.time));
-            e.0 = e.0.min(ev.time);
-            e.1 = e.1.max(ev.time);
+            // Looked up only when the host changes from the previous event's.
+            if spans.get(last).is_none_or(|s| s.0 != ev.host) {
+                last = *index.entry(ev.host).or_insert_with(|| {
+                    spans.push((ev.host, ev.time, ev.time));
+                    spans.len() - 1
+                });
+            }
+            let s = &mut spans[last];
+            s.1 = s.1.min(ev.time);
+            s.2 = s.2.max(ev.time);
+        }
+        for (host, lo, hi) in spans {
+            let e = by_host
+                .entry(inp.atoms.get(host).to_string())
+                .or_insert((lo, hi));
+            e.0 = e.0.min(lo);
+            e.1 = e.1.max(hi);
             overall = Some(match overall {
-                None => (ev.time, ev.time),
-                Some((a, b)) => (a.min(ev.time), b.max(ev.time)),
+                None => (lo, hi),
+                Some((a, b)) => (a.min(lo), b.max(hi)),
             });
         }
     }

@@ -298,14 +298,11 @@ fn run() -> anyhow::Result<ExitCode> {
             let mut o = options(&input, &forced)?;
             o.progress = progress_bar();
             let output = outputs.last().cloned().unwrap_or_else(|| "table".into());
+            let started = std::time::Instant::now();
             let renderer =
                 gaplog::report::renderer(&output).map_err(|e| Usage(format!("--format: {e}")))?;
-            let (mut analysis, _tl) = gaplog::analyze(&input.inputs, &o)?;
-            if timings {
-                for (stage, ms) in &analysis.timings.stages {
-                    eprintln!("{stage:>12}: {ms:9.1} ms");
-                }
-            }
+            let (mut analysis, tl) = gaplog::analyze(&input.inputs, &o)?;
+            let t_render = std::time::Instant::now();
             if !no_redact {
                 gaplog::report::redact::redact(&mut analysis);
             }
@@ -320,6 +317,18 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             out.write_all((renderer.render)(&analysis, &ropts).as_bytes())?;
             out.flush()?;
+            if timings {
+                let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1000.0;
+                let render = ms(t_render);
+                for (stage, ms) in &analysis.timings.stages {
+                    eprintln!("{stage:>12}: {ms:9.1} ms");
+                }
+                eprintln!("{:>12}: {render:9.1} ms", "render");
+                eprintln!("{:>12}: {:9.1} ms", "total", ms(started));
+            }
+            // The process ends here: freeing millions of events one by one would only
+            // delay the exit; the OS takes the memory back at once.
+            std::mem::forget(tl);
             if all_unreadable(&analysis) {
                 eprintln!("gaplog: no input could be read");
                 return Ok(ExitCode::from(2));
@@ -349,6 +358,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
                 None => gaplog::timeline::export(&tl, export, &mut out)?,
             }
+            // As for analyze: the OS frees the events at exit faster than drop would.
+            std::mem::forget(tl);
         }
         Cmd::Rules {
             json,

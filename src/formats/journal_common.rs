@@ -163,6 +163,13 @@ pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>) -> (Event, Atom) {
             ev.fields.push((a, v.text()));
         }
     };
+    // Exactly the fields pushed below: a growing Vec would reserve four (128 bytes per
+    // event where one to three are used).
+    ev.fields.reserve_exact(
+        usize::from(ident_v.is_some())
+            + usize::from(!kernel && sd_unit.is_some())
+            + usize::from(about.is_some()),
+    );
     field("identifier", ident_v, &mut ev);
     if !kernel {
         field("systemd_unit", sd_unit, &mut ev);
@@ -260,6 +267,9 @@ impl Embedded {
             Text::Owned(_) => None,
         };
         if kernel {
+            if self.oom.needs_history(msg) {
+                sink.depends_on_earlier();
+            }
             if self.oom.fold(sink, msg, at, ev.line, ev.end_line) {
                 return;
             }
@@ -275,6 +285,13 @@ impl Embedded {
             sink.push(ev);
             self.oom.pushed(sink, idx, &msg, at);
             return;
+        }
+        if self.last.is_none()
+            && !id.is_empty()
+            && self.formats.iter().any(|f| f.is_continuation(id, msg))
+        {
+            // It would continue the last event before this chunk.
+            sink.depends_on_earlier();
         }
         if let Some((pi, ppid, idx)) = self.last
             && pi == ident
@@ -345,6 +362,8 @@ fn apply_refined(ev: &mut Event, source: &[u8], sink: &mut Sink<'_>, fi: u16, r:
 /// Interns `v` as field `name` of `ev`.
 pub fn push_field(sink: &mut Sink<'_>, ev: &mut Event, name: &str, v: Text) {
     let a = sink.atoms.intern(name);
+    // One event holds few fields: no spare capacity (see `entry_event`).
+    ev.fields.reserve_exact(1);
     ev.fields.push((a, v));
 }
 

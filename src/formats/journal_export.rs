@@ -11,7 +11,7 @@
 //! lines are counted unparsed.
 
 use super::journal_common::{Embedded, Entry, Value, entry_event};
-use super::{Format, Sink};
+use super::{Format, Sink, line_start_where};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
 
@@ -124,6 +124,22 @@ impl Format for JournalExport {
             0
         }
     }
+    fn split(&self, bytes: &[u8], near: usize) -> Option<usize> {
+        // An entry starts after a blank line, with the cursor or the realtime stamp that
+        // journalctl writes first. A binary field could hold that sequence: the chunk
+        // before would then read past its end and the parse falls back (see `parse`).
+        let mut from = near;
+        loop {
+            let at = line_start_where(bytes, from, |t| {
+                t.starts_with(b"__CURSOR=") || t.starts_with(b"__REALTIME_TIMESTAMP=")
+            })?;
+            let before = &bytes[..at];
+            if before.ends_with(b"\n\n") || before.ends_with(b"\n\r\n") {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+    }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         if src.terminator == Terminator::Cr {
             // An export stream always has `\n`: this input is something else.
@@ -134,9 +150,10 @@ impl Format for JournalExport {
         }
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
-        let mut pos = 0usize;
-        let mut no = 1u32;
-        while pos < bytes.len() {
+        let mut pos = sink.range.start;
+        let mut no = sink.first_line;
+        let range_end = sink.range.end;
+        while pos < range_end {
             // Blank lines between entries (or before the first).
             let nl = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
             if strip_cr(&bytes[pos..nl]).is_empty() {
@@ -244,6 +261,11 @@ impl Format for JournalExport {
                 }
             } else {
                 sink.unparsed_lines(no, strip_cr(&bytes[pos..nl.min(cur)]), u64::from(lines));
+            }
+            if cur > range_end {
+                // The entry reaches into the next chunk: that chunk was split inside it
+                // (a binary field holding a blank line and a cursor).
+                sink.overran = true;
             }
             pos = cur;
             no = last + 1;

@@ -13,7 +13,7 @@
 //! unparsed, with an issue naming the JSON error.
 
 use super::journal_common::{Embedded, Entry, Value, entry_event};
-use super::{Format, Sink};
+use super::{Format, Sink, line_start_where};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -67,9 +67,114 @@ fn object_start(line: &[u8]) -> Option<usize> {
 /// The kept fields of an object, in order.
 type Fields<'a> = Vec<(&'static [u8], Value<'a>)>;
 
+/// The kept field named `key`, if it is one.
+fn kept(key: &[u8]) -> Option<&'static str> {
+    // A match on the bytes compiles to a length switch and one comparison: this runs for
+    // every key of every entry.
+    let k = match key {
+        b"MESSAGE" => "MESSAGE",
+        b"__CURSOR" => "__CURSOR",
+        b"__REALTIME_TIMESTAMP" => "__REALTIME_TIMESTAMP",
+        b"__MONOTONIC_TIMESTAMP" => "__MONOTONIC_TIMESTAMP",
+        b"_SOURCE_REALTIME_TIMESTAMP" => "_SOURCE_REALTIME_TIMESTAMP",
+        b"_SOURCE_MONOTONIC_TIMESTAMP" => "_SOURCE_MONOTONIC_TIMESTAMP",
+        b"_HOSTNAME" => "_HOSTNAME",
+        b"_BOOT_ID" => "_BOOT_ID",
+        b"_PID" => "_PID",
+        b"SYSLOG_PID" => "SYSLOG_PID",
+        b"PRIORITY" => "PRIORITY",
+        b"SYSLOG_IDENTIFIER" => "SYSLOG_IDENTIFIER",
+        b"_COMM" => "_COMM",
+        b"UNIT" => "UNIT",
+        b"USER_UNIT" => "USER_UNIT",
+        b"_SYSTEMD_UNIT" => "_SYSTEMD_UNIT",
+        b"_TRANSPORT" => "_TRANSPORT",
+        b"MESSAGE_ID" => "MESSAGE_ID",
+        _ => return None,
+    };
+    debug_assert!(KEPT.contains(&k));
+    Some(k)
+}
+
+/// The fast path of [`decode`] for what journalctl writes nearly always: an object whose
+/// values are all strings without escapes. Returns `None` on anything else (an escape,
+/// a null, a byte array, a control character, invalid UTF-8 where serde_json checks it,
+/// malformed JSON), and the caller decodes the object with serde_json instead, so both
+/// paths give the same result.
+fn decode_plain(source: &[u8], at: usize) -> Option<(Fields<'_>, usize)> {
+    let b = source;
+    let ws = |mut i: usize| {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    // The end of the string whose opening quote is at `i - 1`: the closing quote's offset.
+    // serde_json rejects control characters in every string.
+    let string_end = |i: usize| -> Option<usize> {
+        let e = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[e] != b'"' || b[i..e].iter().any(|&c| c < 0x20) {
+            return None;
+        }
+        Some(e)
+    };
+    let mut out: Fields<'_> = Vec::with_capacity(16);
+    let mut i = ws(at);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(i + 1);
+    if b.get(i) == Some(&b'}') {
+        return Some((out, i + 1));
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let ke = string_end(i + 1)?;
+        let key = &b[i + 1..ke];
+        // Keys are decoded as `str` by serde_json: they must be UTF-8.
+        std::str::from_utf8(key).ok()?;
+        i = ws(ke + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(i + 1);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let ve = string_end(i + 1)?;
+        if let Some(k) = kept(key) {
+            let v = &b[i + 1..ve];
+            std::str::from_utf8(v).ok()?;
+            out.push((
+                k.as_bytes(),
+                Value {
+                    bytes: std::borrow::Cow::Borrowed(v),
+                    at: Some(i + 1),
+                },
+            ));
+        }
+        i = ws(ve + 1);
+        match b.get(i) {
+            Some(b',') => i = ws(i + 1),
+            Some(b'}') => return Some((out, i + 1)),
+            _ => return None,
+        }
+    }
+}
+
 /// Decodes one object at the start of `source[at..]`; returns its kept fields and the
 /// offset just past the object.
 fn decode(source: &[u8], at: usize) -> Result<(Fields<'_>, usize), serde_json::Error> {
+    match decode_plain(source, at) {
+        Some(r) => Ok(r),
+        None => decode_serde(source, at),
+    }
+}
+
+/// [`decode`] by serde_json: every JSON the journal can write.
+fn decode_serde(source: &[u8], at: usize) -> Result<(Fields<'_>, usize), serde_json::Error> {
     let mut stream = serde_json::Deserializer::from_slice(&source[at..]).into_iter::<Kept<'_>>();
     let Kept(mut fields) = match stream.next() {
         Some(r) => r?,
@@ -108,11 +213,11 @@ impl<'de> Visitor<'de> for EntryVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(16);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match KEPT.iter().find(|k| **k == key) {
+            match kept(key.as_bytes()) {
                 Some(k) => match map.next_value_seed(ValueSeed { depth: 0 })? {
                     Item::Val(Some(v)) => out.push((k.as_bytes(), v)),
                     // journalctl writes null for a field of 4096 bytes or more (no --all)
-                    Item::Val(None) if *k == "MESSAGE" => {
+                    Item::Val(None) if k == "MESSAGE" => {
                         out.push((NULL_MESSAGE.as_bytes(), Value::owned(Vec::new())))
                     }
                     _ => {}
@@ -253,11 +358,19 @@ impl Format for JournalJson {
         }
         if journal { 95 } else { 0 }
     }
+    fn split(&self, bytes: &[u8], near: usize) -> Option<usize> {
+        // An object starts on a line whose first byte is `{`, RS or `data:`; member and
+        // byte lines of json-pretty are indented, and strings cannot hold a raw newline.
+        line_start_where(bytes, near, |t| {
+            t.first() == Some(&b'{') || t.first() == Some(&0x1e) || t.starts_with(b"data:")
+        })
+    }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
         let mut warned_null = false;
-        let mut lines = Lines::new(bytes, src.terminator);
+        let mut lines = sink.lines();
+        let end_of_range = sink.range.end;
         while let Some(line) = lines.next() {
             let t = line.text;
             if crate::lines::trim(t).is_empty() || t == b"\x1e" {
@@ -270,6 +383,11 @@ impl Format for JournalJson {
             };
             match decode(bytes, line.start + at) {
                 Ok((fields, end)) => {
+                    if end > end_of_range {
+                        // An object reaching into the next chunk: that chunk was split
+                        // at a line inside it.
+                        sink.overran = true;
+                    }
                     // Consume the lines the object spans (json-pretty).
                     let mut last = line.no;
                     while lines.position() < end {
@@ -287,7 +405,8 @@ impl Format for JournalJson {
                     if entry.is_record() {
                         if !warned_null && entry.get(NULL_MESSAGE).is_some() {
                             warned_null = true;
-                            sink.issue(
+                            sink.issue_once(
+                                NULL_MESSAGE,
                                 line.no,
                                 line.start,
                                 "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",
@@ -407,6 +526,59 @@ mod tests {
             p.issues[0].message,
             "message is null: journalctl drops fields of 4096 bytes or more unless run with --all"
         );
+    }
+
+    /// The fast path gives what serde_json gives, or declines.
+    #[test]
+    fn plain_objects_decode_as_serde_decodes_them() {
+        let cases: &[&[u8]] = &[
+            LINE.as_bytes(),
+            br#"{"MESSAGE":"hello","_PID":"7","X":"y"}"#,
+            b"{ \"MESSAGE\" : \"a\" ,\n\t\"_HOSTNAME\":\"h\" }",
+            br#"{}"#,
+            br#"{"MESSAGE":"dup","MESSAGE":"again"}"#,
+            br#"{"MESSAGE":"esc \" q","_PID":"1"}"#,
+            br#"{"MESSAGE":null}"#,
+            br#"{"MESSAGE":[104,105]}"#,
+            br#"{"MESSAGE":"a",}"#,
+            br#"{"MESSAGE":"a""#,
+            b"{\"MESSAGE\":\"tab\there\"}",
+            b"{\"MESSAGE\":\"bad \xff utf8\"}",
+            b"{\"OTHER\":\"bad \xff utf8\",\"MESSAGE\":\"x\"}",
+            b"{\"K\xff\":\"v\"}",
+            br#"{"_PID":7}"#,
+        ];
+        let show = |r: Result<(Fields<'_>, usize), serde_json::Error>| match r {
+            Ok((f, end)) => format!(
+                "{:?} {end}",
+                f.iter()
+                    .map(|(k, v)| (
+                        String::from_utf8_lossy(k).into_owned(),
+                        v.bytes.to_vec(),
+                        v.at
+                    ))
+                    .collect::<Vec<_>>()
+            ),
+            Err(e) => format!("error {e}"),
+        };
+        let mut fast = 0;
+        for c in cases {
+            let mut src = b"  ".to_vec();
+            src.extend_from_slice(c);
+            src.extend_from_slice(b"\nnext");
+            if let Some(r) = decode_plain(&src, 2) {
+                fast += 1;
+                assert_eq!(
+                    show(Ok(r)),
+                    show(decode_serde(&src, 2)),
+                    "{}",
+                    String::from_utf8_lossy(c)
+                );
+            }
+            assert_eq!(show(decode(&src, 2)), show(decode_serde(&src, 2)));
+        }
+        // The fast path took the plain ones and declined the rest.
+        assert_eq!(fast, 5);
     }
 
     #[test]

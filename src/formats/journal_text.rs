@@ -13,7 +13,7 @@
 //! other journal formats ([`super::journal_common::Embedded`]).
 
 use super::journal_common::{Embedded, push_field, skip_link_glyph};
-use super::{Format, Sink};
+use super::{Format, Sink, line_start_where};
 use crate::event::{Atom, ClockMethod, Event, Text};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
@@ -352,13 +352,52 @@ impl Format for JournalText {
             (ratio / 5).min(20) as u8
         }
     }
+    fn split(&self, bytes: &[u8], near: usize) -> Option<usize> {
+        // The boot a line belongs to is the last boot marker's: with no marker (nor an
+        // ANSI-highlighted line, which could be one) before `near`, any entry line starts
+        // a fresh state; otherwise only a boot or reboot marker does.
+        let maybe_marker = |h: &[u8]| {
+            h.starts_with(b"-- Boot ")
+                || h.starts_with(b"-- Reboot")
+                || h.first() == Some(&0x1b)
+                || memchr::memmem::find(h, b"\n-- Boot ").is_some()
+                || memchr::memmem::find(h, b"\n-- Reboot").is_some()
+                || memchr::memmem::find(h, b"\n\x1b").is_some()
+        };
+        if let Some(at) = line_start_where(bytes, near, |t| parse_prefix(t).is_some())
+            && !maybe_marker(&bytes[..at])
+        {
+            return Some(at);
+        }
+        let resets = |t: &[u8]| {
+            matches!(
+                marker(&crate::text::strip_ansi(t)),
+                Some(Marker::Boot(_) | Marker::Reboot)
+            )
+        };
+        let mut from = near;
+        loop {
+            let at = line_start_where(bytes, from, resets);
+            if at.is_some() {
+                return at;
+            }
+            // Jump to the next line that could be a marker.
+            let rest = bytes.get(from..)?;
+            let next = [&b"\n-- Boot "[..], b"\n-- Reboot", b"\n\x1b"]
+                .iter()
+                .filter_map(|k| memchr::memmem::find(rest, k))
+                .min()?;
+            from = from + next + 1;
+        }
+    }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
         let mut boot = Atom::NONE;
         // Width of the last event's prefix (continuation lines are indented by it).
         let mut indent = 0usize;
-        for line in Lines::new(bytes, src.terminator) {
+        let lines = sink.lines();
+        for line in lines {
             let t = line.text;
             if t.is_empty() {
                 sink.blank(1);
@@ -415,6 +454,9 @@ impl Format for JournalText {
                 continue;
             }
             let cont = t[0] == b' ' || t[0] == b'\t' || t.starts_with(CATALOG);
+            if cont && sink.events.is_empty() {
+                sink.depends_on_earlier();
+            }
             if cont && !sink.events.is_empty() {
                 let lead = t.iter().take(indent).take_while(|&&c| c == b' ').count();
                 let (s, e) = (line.start + lead, line.end());

@@ -17,7 +17,7 @@
 //! `oom.invoker`, `oom.victim_pid`, `oom.victim_comm`, `oom.total_vm_kb`, `oom.anon_rss_kb`,
 //! `oom.cgroup` (`task_memcg`) and `oom.constraint`.
 
-use super::{Format, Sink};
+use super::{Format, SPLIT_SEARCH, Sink, line_start_where};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
@@ -344,14 +344,49 @@ const BODY_PREFIXES: &[&[u8]] = &[
     b"workingset",
 ];
 
+/// The substrings [`oom_part`] looks for, searched with prebuilt finders (building a
+/// searcher per call cost more than the search on short kernel lines).
+#[derive(Clone, Copy)]
+enum Needle {
+    Invoked,
+    Killed,
+    Kill,
+    Score,
+    Sharing,
+    Victim,
+    Pages,
+    Plus0x,
+    Slash0x,
+    Cpuset,
+    Mems,
+}
+
+static NEEDLES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 11]> =
+    std::sync::LazyLock::new(|| {
+        [
+            &b" invoked oom-killer:"[..],
+            b"Killed process ",
+            b"Kill process ",
+            b" score ",
+            b"sharing same memory",
+            b": OOM victim ",
+            b" pages",
+            b"+0x",
+            b"/0x",
+            b" cpuset=",
+            b"mems_allowed=",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
 /// Classifies a kernel message as part of an OOM report.
 pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
     let t = crate::lines::trim(msg);
     if t.is_empty() {
         return None;
     }
-    let has = |n: &[u8]| memchr::memmem::find(t, n).is_some();
-    if has(b" invoked oom-killer:") {
+    let has = |n: Needle| NEEDLES[n as usize].find(t).is_some();
+    if has(Needle::Invoked) {
         return Some(OomPart::Header);
     }
     if t.starts_with(b"oom_reaper: ") {
@@ -361,9 +396,9 @@ pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
     {
         return Some(OomPart::Constraint);
     }
-    if has(b"Killed process ")
-        || (has(b"Kill process ") && (has(b" score ") || has(b"sharing same memory")))
-        || has(b": OOM victim ")
+    if has(Needle::Killed)
+        || (has(Needle::Kill) && (has(Needle::Score) || has(Needle::Sharing)))
+        || has(Needle::Victim)
     {
         return Some(OomPart::Kill);
     }
@@ -380,11 +415,11 @@ pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
         }
     }
     // `12345 total pagecache pages`, `0 pages in swap cache`, `4194173 pages RAM`...
-    if t[0].is_ascii_digit() && has(b" pages") {
+    if t[0].is_ascii_digit() && has(Needle::Pages) {
         return Some(OomPart::Body);
     }
     // stack frames, old cpuset line, memcg stat lines (`anon 42897408`).
-    if (has(b"+0x") && has(b"/0x")) || (has(b" cpuset=") && has(b"mems_allowed=")) {
+    if (has(Needle::Plus0x) && has(Needle::Slash0x)) || (has(Needle::Cpuset) && has(Needle::Mems)) {
         return Some(OomPart::Body);
     }
     if let Some(sp) = memchr::memchr(b' ', t)
@@ -512,9 +547,33 @@ fn oom_fields(sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>, pa
 #[derive(Debug, Default)]
 pub struct OomGroup {
     open: Option<Open>,
+    /// The message being offered (address, length) and its class: the parsers ask about
+    /// the same message up to three times (`needs_history`, `fold`, `pushed`). Cleared
+    /// when the message is done with, so a later message at a reused address is never
+    /// taken for it.
+    memo: Option<(usize, usize, Option<OomPart>)>,
+    /// A report header was seen (by this parse, or this chunk of it).
+    opened: bool,
 }
 
 impl OomGroup {
+    /// True when `msg` is a report line that an open report would take, and no report was
+    /// opened yet: with the state of the bytes before a chunk it might have been folded.
+    pub fn needs_history(&mut self, msg: &[u8]) -> bool {
+        !self.opened && self.part(msg).is_some_and(|p| p != OomPart::Header)
+    }
+    /// [`oom_part`] of `msg`, remembered for the next call on the same bytes.
+    fn part(&mut self, msg: &[u8]) -> Option<OomPart> {
+        let key = (msg.as_ptr() as usize, msg.len());
+        match self.memo {
+            Some((p, l, part)) if (p, l) == key => part,
+            _ => {
+                let part = oom_part(msg);
+                self.memo = Some((key.0, key.1, part));
+                part
+            }
+        }
+    }
     /// Offers a kernel message covering lines `line..=end_line` before it becomes an event:
     /// when it belongs to the open report it is folded into that event (message, fields,
     /// lines counted as continuation) and `true` is returned.
@@ -527,7 +586,9 @@ impl OomGroup {
         end_line: u32,
     ) -> bool {
         let Some(o) = self.open else { return false };
-        let Some(p) = oom_part(msg) else { return false };
+        let Some(p) = self.part(msg) else {
+            return false;
+        };
         if p == OomPart::Header
             || (o.killed && !matches!(p, OomPart::Kill | OomPart::Reaper | OomPart::Constraint))
         {
@@ -542,6 +603,7 @@ impl OomGroup {
         ev.end_line = ev.end_line.max(end_line);
         sink.blank(u64::from(end_line.saturating_sub(line)) + 1);
         oom_fields(sink, o.idx, msg, at, p);
+        self.memo = None;
         self.open = match p {
             OomPart::Reaper => None,
             OomPart::Kill => Some(Open { killed: true, ..o }),
@@ -551,13 +613,37 @@ impl OomGroup {
     }
     /// Tells the group that kernel message `msg` became event `idx`.
     pub fn pushed(&mut self, sink: &mut Sink<'_>, idx: usize, msg: &[u8], at: Option<usize>) {
-        if let Some(p) = oom_part(msg) {
+        let part = self.part(msg);
+        self.memo = None;
+        if let Some(p) = part {
             oom_fields(sink, idx, msg, at, p);
             if p == OomPart::Header {
+                self.opened = true;
                 self.open = Some(Open { idx, killed: false });
             }
         }
     }
+}
+
+/// Lines looked at after a candidate split point.
+const SPLIT_LOOKAHEAD: usize = 256;
+
+/// The offset of the first OOM report line other than a header within the
+/// [`SPLIT_LOOKAHEAD`] lines from `at`, stopping at a header; `None` when there is none.
+fn report_line_ahead(bytes: &[u8], at: usize) -> Option<usize> {
+    for line in Lines::starting_at(bytes, Terminator::Lf, at, 1).take(SPLIT_LOOKAHEAD) {
+        let t = line.text;
+        let msg = match parse_line(t) {
+            Some(k) => &t[k.msg_start.min(t.len())..],
+            None => t,
+        };
+        match oom_part(msg) {
+            Some(OomPart::Header) => return None,
+            Some(_) => return Some(line.start),
+            None => {}
+        }
+    }
+    None
 }
 
 impl Format for Kernel {
@@ -593,6 +679,22 @@ impl Format for Kernel {
             0
         }
     }
+    fn split(&self, bytes: &[u8], near: usize) -> Option<usize> {
+        // A stamped kernel line that is no part of an OOM report, with no report line
+        // other than a header in the lines that follow it (a report cut in two would
+        // lose its tail).
+        let mut from = near;
+        while from < bytes.len() && from - near < SPLIT_SEARCH {
+            let at = line_start_where(bytes, from, |t| {
+                parse_line(t).is_some_and(|k| oom_part(&t[k.msg_start.min(t.len())..]).is_none())
+            })?;
+            match report_line_ahead(bytes, at) {
+                None => return Some(at),
+                Some(next) => from = next.max(at + 1),
+            }
+        }
+        None
+    }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let kernel = sink.atoms.intern("kernel");
@@ -601,13 +703,17 @@ impl Format for Kernel {
         // The event the previous line went to (unstamped continuation lines follow it, which
         // is not always the last event while an OOM report is open).
         let mut prev: Option<usize> = None;
-        for line in Lines::new(bytes, src.terminator) {
+        let lines = sink.lines();
+        for line in lines {
             let t = line.text;
             if t.is_empty() {
                 sink.blank(1);
                 continue;
             }
             let Some(k) = parse_line(t) else {
+                if prev.is_none() && (t[0] == b' ' || t[0] == b'\t') {
+                    sink.depends_on_earlier();
+                }
                 match prev {
                     Some(i) if t[0] == b' ' || t[0] == b'\t' => {
                         sink.blank(1);
@@ -629,6 +735,9 @@ impl Format for Kernel {
             let (ms, me) = (line.start + k.msg_start.min(t.len()), line.end());
             let msg = &bytes[ms..me];
             let is_kernel = k.ident == b"kernel";
+            if is_kernel && oom.needs_history(msg) {
+                sink.depends_on_earlier();
+            }
             let report = oom.open.map(|o| o.idx);
             if is_kernel && oom.fold(sink, msg, Some(ms), line.no, line.no) {
                 prev = report;

@@ -21,15 +21,21 @@ pub mod kernel;
 pub mod nix;
 pub mod syslog;
 
-use crate::event::{Atoms, Event, Severity};
+use crate::event::{Atom, Atoms, Event, Severity};
 use crate::ingest::{Source, SourceIssue};
-use crate::lines::Line;
+use crate::lines::{Line, Lines};
+use rayon::prelude::*;
 use serde::Serialize;
+use std::ops::Range;
 
 /// How many bytes of an input `sniff` sees.
 pub const SNIFF_BYTES: usize = 16 * 1024;
 /// Unparsed-line examples kept per source.
 pub const MAX_UNPARSED_EXAMPLES: usize = 5;
+/// Issues kept per source.
+pub const MAX_ISSUES: usize = 100;
+/// Bytes below which a source is never split: a chunk must be worth a thread.
+pub const MIN_CHUNK: usize = 8 << 20;
 
 /// A log format.
 pub trait Format: Sync {
@@ -52,6 +58,16 @@ pub trait Format: Sync {
     /// format (a span-trace line after an atticd error, an indented Nix error line).
     fn is_continuation(&self, _ident: &str, _msg: &[u8]) -> bool {
         false
+    }
+    /// Finds a safe record boundary at or after byte `near` of `bytes` (a whole source):
+    /// the start of a line such that parsing `bytes[..b]` and `bytes[b..]` each from a
+    /// fresh state gives the same events as one sequential parse. `None` (the default)
+    /// when the format cannot tell, or no boundary lies close enough after `near`; the
+    /// source is then parsed in one piece. A format that returns boundaries must parse
+    /// only [`Sink::lines`] (the sink's range) and set [`Sink::dependent`] when a record of
+    /// its range would have been parsed differently with state from before the range.
+    fn split(&self, _bytes: &[u8], _near: usize) -> Option<usize> {
+        None
     }
 }
 
@@ -186,6 +202,20 @@ pub struct Sink<'a> {
     pub issues: Vec<SourceIssue>,
     /// The registry index of the format parsing this source (set on new events).
     pub format: u16,
+    /// The bytes of the source this sink receives: the whole source, or one chunk of it
+    /// (see [`Format::split`]).
+    pub range: Range<usize>,
+    /// Number of the first line of `range`.
+    pub first_line: u32,
+    /// Set by a splitting format when a record of this range would have been parsed
+    /// differently with the parser state left by the bytes before the range; the
+    /// range is then parsed again together with the range before it.
+    pub dependent: bool,
+    /// Set by a splitting format when a record of this range reached past its end (the
+    /// range after it was cut inside a record); the two are parsed again as one.
+    pub overran: bool,
+    /// Issues recorded with [`Sink::issue_once`]: (key, index in `issues`).
+    once: Vec<(&'static str, usize)>,
 }
 
 impl<'a> Sink<'a> {
@@ -199,7 +229,23 @@ impl<'a> Sink<'a> {
             unparsed_examples: Vec::new(),
             issues: Vec::new(),
             format,
+            range: 0..src.bytes.len(),
+            first_line: 1,
+            dependent: false,
+            overran: false,
+            once: Vec::new(),
         }
+    }
+    /// The physical lines of this sink's range, numbered as in the whole source.
+    pub fn lines(&self) -> Lines<'a> {
+        let src: &'a Source = self.src;
+        let bytes: &'a [u8] = &src.bytes;
+        Lines::starting_at(
+            &bytes[..self.range.end],
+            src.terminator,
+            self.range.start,
+            self.first_line,
+        )
     }
     /// Adds an event covering lines `ev.line..=ev.end_line` (the first counted as parsed,
     /// the rest as continuation). Sets `ev.source` and `ev.format`.
@@ -251,9 +297,70 @@ impl<'a> Sink<'a> {
     }
     /// Records a problem at a line.
     pub fn issue(&mut self, line: u32, offset: usize, message: impl Into<String>) {
-        if self.issues.len() < 100 {
+        if self.issues.len() < MAX_ISSUES {
             self.issues
                 .push(SourceIssue::at(line, offset as u64, message.into()));
+        }
+    }
+    /// Notes that a record at the start of this sink's range would have been parsed
+    /// differently with the state left by earlier bytes (nothing for the first range).
+    pub fn depends_on_earlier(&mut self) {
+        if self.range.start > 0 {
+            self.dependent = true;
+        }
+    }
+    /// Records a problem that is reported once per source (the first time `key` is seen).
+    pub fn issue_once(
+        &mut self,
+        key: &'static str,
+        line: u32,
+        offset: usize,
+        message: impl Into<String>,
+    ) {
+        if self.once.iter().any(|(k, _)| *k == key) || self.issues.len() >= MAX_ISSUES {
+            return;
+        }
+        self.once.push((key, self.issues.len()));
+        self.issue(line, offset, message);
+    }
+    /// Appends the results of the next chunk of the same source: its atoms are interned
+    /// here in their first-use order (so the numbering is that of a sequential parse),
+    /// its events' atoms remapped, counts added, examples and issues kept up to their
+    /// limits, once-per-source issues dropped when already reported.
+    fn append(&mut self, next: Sink<'_>) {
+        let map: Vec<Atom> = (0..next.atoms.len() as u32)
+            .map(|i| self.atoms.intern(next.atoms.get(Atom(i))))
+            .collect();
+        let re = |a: Atom| map.get(a.0 as usize).copied().unwrap_or(Atom::NONE);
+        self.events.reserve(next.events.len());
+        for mut ev in next.events {
+            ev.host = re(ev.host);
+            ev.boot = re(ev.boot);
+            ev.unit = re(ev.unit);
+            for (k, _) in &mut ev.fields {
+                *k = re(*k);
+            }
+            self.events.push(ev);
+        }
+        self.counts.parsed += next.counts.parsed;
+        self.counts.continuation += next.counts.continuation;
+        self.counts.unparsed += next.counts.unparsed;
+        for ex in next.unparsed_examples {
+            if self.unparsed_examples.len() < MAX_UNPARSED_EXAMPLES {
+                self.unparsed_examples.push(ex);
+            }
+        }
+        for (i, issue) in next.issues.into_iter().enumerate() {
+            let once = next.once.iter().find(|(_, at)| *at == i).map(|(k, _)| *k);
+            if let Some(k) = once {
+                if self.once.iter().any(|(s, _)| *s == k) {
+                    continue;
+                }
+                self.once.push((k, self.issues.len()));
+            }
+            if self.issues.len() < MAX_ISSUES {
+                self.issues.push(issue);
+            }
         }
     }
 }
@@ -304,8 +411,7 @@ pub fn parse_source(src: &Source, forced: Option<u16>) -> Parsed {
             issues,
         };
     };
-    let mut sink = Sink::new(src, fi);
-    FORMATS[fi as usize].parse(src, &mut sink);
+    let (sink, _) = parse_chunked(src, fi, chunk_size(src.bytes.len()));
     if sink.counts.total() != src.lines {
         issues.push(SourceIssue::file(format!(
             "internal error: {} accounted for {} of {} lines of {} (parsed {}, continuation {}, unparsed {}); please report this with the file",
@@ -327,6 +433,135 @@ pub fn parse_source(src: &Source, forced: Option<u16>) -> Parsed {
         unparsed_examples: sink.unparsed_examples,
         issues,
     }
+}
+
+/// The chunk size for a source of `len` bytes: one chunk per worker thread (at least
+/// [`MIN_CHUNK`]), so that one big file keeps every core busy.
+fn chunk_size(len: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    len.div_ceil(threads).max(MIN_CHUNK)
+}
+
+/// Where format `f` splits `bytes` into chunks of about `chunk` bytes: the chunks' byte
+/// ranges in order, covering the whole input.
+pub fn chunks(f: &dyn Format, bytes: &[u8], chunk: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chunk = chunk.max(1);
+    while bytes.len() - start > chunk {
+        match f.split(bytes, start + chunk) {
+            Some(b) if b > start && b < bytes.len() => {
+                out.push(start..b);
+                start = b;
+            }
+            _ => break,
+        }
+    }
+    out.push(start..bytes.len());
+    out
+}
+
+/// Parses `src` with format `fi` in chunks of about `chunk` bytes on the current rayon
+/// pool and stitches the results; falls back to one sequential parse when the format does
+/// not split or a chunk depended on state from before it. Returns the sink and the number
+/// of chunks whose results were used (1 for a sequential parse). The result is identical
+/// to a sequential parse whatever `chunk` is.
+pub fn parse_chunked(src: &Source, fi: u16, chunk: usize) -> (Sink<'_>, usize) {
+    let f = FORMATS[fi as usize];
+    let ranges = chunks(f, &src.bytes, chunk);
+    if ranges.len() == 1 {
+        let mut sink = Sink::new(src, fi);
+        f.parse(src, &mut sink);
+        return (sink, 1);
+    }
+    let term = src.terminator;
+    let lines: Vec<u64> = ranges
+        .par_iter()
+        .map(|r| count_terminators(&src.bytes[r.clone()], term))
+        .collect();
+    // (range, number of its first line, its parse once done)
+    let mut parts: Vec<(Range<usize>, u64, Option<Sink<'_>>)> = Vec::with_capacity(ranges.len());
+    let mut first = 1u64;
+    for (r, n) in ranges.into_iter().zip(lines) {
+        parts.push((r, first, None));
+        first += n;
+    }
+    loop {
+        parts.par_iter_mut().for_each(|(range, first, done)| {
+            if done.is_none() {
+                let mut sink = Sink::new(src, fi);
+                sink.range = range.clone();
+                sink.first_line = u32::try_from(*first).unwrap_or(u32::MAX);
+                f.parse(src, &mut sink);
+                *done = Some(sink);
+            }
+        });
+        // A chunk that depended on earlier state is merged into the chunk before it; a
+        // chunk that overran its end absorbs the chunk after it. Merged ranges are parsed
+        // again; the others keep their results. Every round removes a boundary.
+        let mut merged: Vec<(Range<usize>, u64, Option<Sink<'_>>)> =
+            Vec::with_capacity(parts.len());
+        let mut changed = false;
+        let mut absorb_next = false;
+        for (range, first, done) in parts {
+            let dependent = done.as_ref().is_some_and(|s| s.dependent);
+            let overran = done.as_ref().is_some_and(|s| s.overran);
+            match merged.last_mut() {
+                Some(prev) if absorb_next || dependent => {
+                    prev.0.end = range.end;
+                    prev.2 = None;
+                    changed = true;
+                }
+                _ => merged.push((range, first, done)),
+            }
+            absorb_next = overran;
+        }
+        parts = merged;
+        if !changed {
+            break;
+        }
+    }
+    let n = parts.len();
+    let mut it = parts.into_iter().filter_map(|(_, _, s)| s);
+    let mut all = it.next().expect("at least one chunk");
+    for s in it {
+        all.append(s);
+    }
+    all.range = 0..src.bytes.len();
+    all.first_line = 1;
+    (all, n)
+}
+
+/// How far after the requested position a boundary is looked for.
+pub const SPLIT_SEARCH: usize = 1 << 20;
+
+/// The first line start at or after `near` (and within [`SPLIT_SEARCH`] bytes) whose line
+/// satisfies `ok`; a helper for [`Format::split`]. Lines end with `\n` here: a CR-only
+/// input is never split.
+pub fn line_start_where(bytes: &[u8], near: usize, ok: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    if near == 0 || near >= bytes.len() {
+        return None;
+    }
+    let limit = bytes.len().min(near.saturating_add(SPLIT_SEARCH));
+    // The line containing byte `near - 1` ends at the first `\n` from there.
+    let mut at = near - 1 + memchr::memchr(b'\n', &bytes[near - 1..limit])? + 1;
+    while at < limit {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        if ok(&bytes[at..end]) {
+            return Some(at);
+        }
+        at = end + 1;
+    }
+    None
+}
+
+/// Number of line terminators in `bytes`.
+fn count_terminators(bytes: &[u8], term: crate::lines::Terminator) -> u64 {
+    let b = match term {
+        crate::lines::Terminator::Lf => b'\n',
+        crate::lines::Terminator::Cr => b'\r',
+    };
+    memchr::memchr_iter(b, bytes).count() as u64
 }
 
 #[cfg(test)]

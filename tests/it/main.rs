@@ -6,6 +6,7 @@ mod formats_journal;
 mod formats_kernel;
 mod grammars;
 mod hostile;
+mod parse_chunked;
 mod reasoning;
 mod redaction;
 mod reports;
