@@ -109,6 +109,18 @@ fn hostile_folder_is_analysed_with_every_problem_named() {
         issues(cut)
     );
     assert_eq!(cut["events"], 1);
+    // Invalid UTF-8 in journal field names: the export keeps both entries and names the bad
+    // field line; JSON objects that are not JSON are named and counted, never dropped silently.
+    let bad_name = source(&report, "export-invalid-utf8-field-name.export");
+    assert_eq!(bad_name["events"], 2, "{bad_name}");
+    assert!(
+        issues(bad_name).contains(":7 (byte 154): not a journal export field"),
+        "{}",
+        issues(bad_name)
+    );
+    let bad_key = source(&report, "json-invalid-utf8-field-name.json");
+    assert_eq!(bad_key["unparsed"], 2);
+    assert!(issues(bad_key).contains(":2 (byte 92): not a journal JSON object"));
     let nul = source(&report, "nul-bytes.bin");
     assert!(issues(nul).contains("format not recognised"));
     let empty = source(&report, "empty.log");
