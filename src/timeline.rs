@@ -92,7 +92,12 @@ impl Timeline {
             while j < self.order.len() && self.event(self.order[j]).time == t {
                 j += 1;
             }
-            if j - i > 1 && self.has_time(self.order[i]) {
+            let first_source = self.order[i].source;
+            let mixed = self.order[i + 1..j]
+                .iter()
+                .any(|r| r.source != first_source);
+            // Only runs that mix sources can hold a duplicate across sources.
+            if mixed && self.has_time(self.order[i]) {
                 // Group the run by (host, message hash) so that a run of thousands of lines
                 // with one timestamp (a trace's interpolated lines) stays O(n log n).
                 let mut keyed: Vec<(u64, usize)> = (i..j)
@@ -143,7 +148,9 @@ impl Timeline {
             i = j;
         }
         // Kernel lines by monotonic stamp.
-        let mut seen: HashMap<(String, i64, u64), usize> = HashMap::new();
+        // Keyed by hashes (host, monotonic stamp, text), no allocation per event; a hit is
+        // confirmed by comparing host and text.
+        let mut seen: HashMap<(u64, i64, u64), usize> = HashMap::new();
         for (k, r) in self.order.iter().enumerate() {
             if drop[k] {
                 continue;
@@ -155,14 +162,17 @@ impl Timeline {
             if self.unit(*r) != "kernel" || self.host(*r).is_empty() {
                 continue;
             }
-            let key = (self.host(*r).to_string(), m, hash(self.first_line(*r)));
+            let key = (hash(self.host(*r).as_bytes()), m, hash(self.first_line(*r)));
             match seen.get(&key) {
                 None => {
                     seen.insert(key, k);
                 }
                 Some(&prev) => {
                     let p = self.order[prev];
-                    if p.source == r.source {
+                    if p.source == r.source
+                        || self.host(p) != self.host(*r)
+                        || self.first_line(p) != self.first_line(*r)
+                    {
                         continue;
                     }
                     // Keep the exact-clocked copy (the journal's), else the earlier source.

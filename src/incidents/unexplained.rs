@@ -182,25 +182,33 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(ERROR_WORDS)
         .expect("static patterns build");
+    // Selecting and masking the error lines is per event: done in parallel (in timeline
+    // order, rayon keeps it); clustering, which depends on what came before, stays sequential.
+    use rayon::prelude::*;
+    let picked: Vec<(EvRef, Vec<String>)> = tl
+        .order
+        .par_iter()
+        .filter_map(|&r| {
+            if explained.contains(&r) {
+                return None;
+            }
+            let e = tl.event(r);
+            let line = tl.first_line(r);
+            let is_err = match e.severity {
+                Severity::Unknown => words.is_match(line),
+                s => s.is_error(),
+            };
+            if !is_err {
+                return None;
+            }
+            let toks = mask(line);
+            (!toks.is_empty()).then_some((r, toks))
+        })
+        .collect();
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut index: HashMap<(usize, String), Vec<usize>> = HashMap::new();
-    for &r in &tl.order {
-        if explained.contains(&r) {
-            continue;
-        }
+    for (r, toks) in picked {
         let e = tl.event(r);
-        let line = tl.first_line(r);
-        let is_err = match e.severity {
-            Severity::Unknown => words.is_match(line),
-            s => s.is_error(),
-        };
-        if !is_err {
-            continue;
-        }
-        let toks = mask(line);
-        if toks.is_empty() {
-            continue;
-        }
         let key = (toks.len(), toks[0].clone());
         let cands = index.entry(key).or_default();
         let mut best: Option<(usize, usize)> = None;
