@@ -90,7 +90,7 @@ if [ ! -f "$CORPUS/.complete" ]; then
     "$GEN" --size "$SIZE" --seed "$SEED" --out "$CORPUS"
     touch "$CORPUS/.complete"
 fi
-mapfile -t FILES < <(find "$CORPUS" -type f ! -name '.*' | sort)
+mapfile -t FILES < <(find "$CORPUS" -type f ! -name '.*' ! -name MANIFEST.json | sort)
 [ ${#FILES[@]} -gt 0 ] || { note "empty corpus $CORPUS"; exit 1; }
 # The journal JSON part: files whose first line is a journal JSON object.
 JSON=()
