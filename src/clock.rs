@@ -767,27 +767,48 @@ mod tests {
         (j, ja, d, da, jbytes, dbytes)
     }
 
-    #[test]
-    fn zone_offset_inferred_from_kernel_lines_shared_with_an_exact_source() {
-        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
-        let base = d[0].time - 9 * 3600 * NS;
+    /// Aligns a journal (`j`) and a dmesg (`d`) together; returns the notes.
+    fn align_pair(
+        j: &mut Vec<Event>,
+        ja: &mut Atoms,
+        jb: &[u8],
+        d: &mut Vec<Event>,
+        da: &mut Atoms,
+        db: &[u8],
+        opts: &ClockOptions,
+    ) -> Vec<String> {
         let mut inputs = [
             ClockInput {
                 path: "journal.json",
                 mtime: None,
-                events: &mut j,
-                atoms: &mut ja,
-                bytes: &jb,
+                events: j,
+                atoms: ja,
+                bytes: jb,
             },
             ClockInput {
                 path: "dmesg-T.txt",
                 mtime: None,
-                events: &mut d,
-                atoms: &mut da,
-                bytes: &db,
+                events: d,
+                atoms: da,
+                bytes: db,
             },
         ];
-        let notes = align(&mut inputs, &ClockOptions::default());
+        align(&mut inputs, opts)
+    }
+
+    #[test]
+    fn zone_offset_inferred_from_kernel_lines_shared_with_an_exact_source() {
+        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
+        let base = d[0].time - 9 * 3600 * NS;
+        let notes = align_pair(
+            &mut j,
+            &mut ja,
+            &jb,
+            &mut d,
+            &mut da,
+            &db,
+            &ClockOptions::default(),
+        );
         assert!(
             notes[1].contains("zone +09:00 inferred from 2 lines"),
             "{}",
@@ -805,23 +826,7 @@ mod tests {
             tz: vec![("dmesg".into(), "America/New_York".parse().unwrap())],
             ..ClockOptions::default()
         };
-        let mut inputs = [
-            ClockInput {
-                path: "journal.json",
-                mtime: None,
-                events: &mut j,
-                atoms: &mut ja,
-                bytes: &jb,
-            },
-            ClockInput {
-                path: "dmesg-T.txt",
-                mtime: None,
-                events: &mut d,
-                atoms: &mut da,
-                bytes: &db,
-            },
-        ];
-        let notes = align(&mut inputs, &opts);
+        let notes = align_pair(&mut j, &mut ja, &jb, &mut d, &mut da, &db, &opts);
         assert!(
             notes[1].contains("zone America/New_York (--tz)"),
             "{}",
@@ -832,23 +837,15 @@ mod tests {
         let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
         d.truncate(1);
         let naive = d[0].time;
-        let mut inputs = [
-            ClockInput {
-                path: "journal.json",
-                mtime: None,
-                events: &mut j,
-                atoms: &mut ja,
-                bytes: &jb,
-            },
-            ClockInput {
-                path: "dmesg-T.txt",
-                mtime: None,
-                events: &mut d,
-                atoms: &mut da,
-                bytes: &db,
-            },
-        ];
-        let notes = align(&mut inputs, &ClockOptions::default());
+        let notes = align_pair(
+            &mut j,
+            &mut ja,
+            &jb,
+            &mut d,
+            &mut da,
+            &db,
+            &ClockOptions::default(),
+        );
         assert!(notes[1].contains("zone UTC assumed"), "{}", notes[1]);
         assert_eq!(d[0].time, naive);
     }
