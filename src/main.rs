@@ -123,8 +123,11 @@ enum Cmd {
     /// List the signal rules (id, gap, verdict, title), or validate a grammar folder.
     Rules {
         /// Print JSON: {"rules": [...]}.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the catalog as markdown: rules per file, links, fixes (docs/rules.md).
+        #[arg(long)]
+        markdown: bool,
         /// Validate DIR on top of the embedded grammar (TOML syntax, unknown fields,
         /// regexes, examples, signal ids, fix cycles); errors name file and line.
         #[arg(long, value_name = "DIR")]
@@ -363,6 +366,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Cmd::Rules {
             json,
+            markdown,
             check,
             grammars,
         } => {
@@ -377,7 +381,9 @@ fn run() -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(gaplog::Error::Grammar(e).into()),
             };
             let rules = catalog.listing();
-            let text = if json {
+            let text = if markdown {
+                gaplog::signals::catalog_markdown(&catalog)
+            } else if json {
                 // A struct, not json!(), so the keys keep the documented order.
                 #[derive(serde::Serialize)]
                 struct Listing<'a> {

@@ -431,3 +431,24 @@ fn cli_rules_check() {
         "{err}"
     );
 }
+
+/// `docs/rules.md` is generated from the embedded grammar (`gaplog rules --markdown`): it
+/// must be what the current grammar gives, so the doc and the catalog cannot drift.
+#[test]
+fn rules_doc_is_generated_from_the_grammar() {
+    let catalog = gaplog::signals::Catalog::embedded().expect("embedded grammar");
+    let want = gaplog::signals::catalog_markdown(&catalog);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+    if std::env::var_os("GAPLOG_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`"
+    );
+    // Every rule id of the catalog appears in it.
+    for r in catalog.listing() {
+        assert!(got.contains(&format!("`{}`", r.id)), "{}", r.id);
+    }
+}
