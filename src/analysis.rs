@@ -252,6 +252,8 @@ pub struct SignalMark {
     pub time: i64,
     /// Host.
     pub host: String,
+    /// Source path (the picture's lane).
+    pub source: String,
     /// Incident id, if the signal belongs to one.
     pub incident: Option<String>,
 }

@@ -619,6 +619,7 @@ pub fn correlate(cat: &Catalog, tl: &Timeline, sigs: &[Signal]) -> Correlated {
                 rule: cat.rules[s.rule as usize].id.clone(),
                 time: t,
                 host: s.host.clone(),
+                source: tl.path(s.ev).to_string(),
                 incident: Some(id_of(group_of[i])),
             })
         })

@@ -222,11 +222,13 @@ pub fn render(a: &Analysis, _opts: &RenderOptions) -> String {
         );
     }
 
-    // Signal marks: on the first lane of their host, else on the "other hosts" row.
+    // Signal marks: on the lane of their source, else the first lane of their host, else on
+    // the "other hosts" row.
     for m in &a.marks {
         let row = lanes
             .iter()
-            .position(|l| l.host == m.host)
+            .position(|l| l.host == m.host && l.source == m.source)
+            .or_else(|| lanes.iter().position(|l| l.host == m.host))
             .unwrap_or(lanes.len());
         let cy = TOP + row as f64 * LANE + 5.0;
         let cx = x(m.time);

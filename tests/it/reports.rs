@@ -300,12 +300,12 @@ pub fn handmade() -> Analysis {
             },
         ],
         marks: vec![
-            SignalMark { rule: "systemd-unit-restart".into(), time: at(8, 12, 4), host: "node1".into(), incident: Some("I1".into()) },
-            SignalMark { rule: "ssh-disconnect".into(), time: at(8, 12, 5), host: "thinkpad".into(), incident: Some("I1".into()) },
-            SignalMark { rule: "kernel-oom-kill".into(), time: at(8, 40, 0), host: "node1".into(), incident: Some("I2".into()) },
-            SignalMark { rule: "runner-forbidden".into(), time: at(9, 2, 10), host: "node1".into(), incident: Some("I3".into()) },
-            SignalMark { rule: "attic-unauthorized".into(), time: at(9, 5, 0), host: "runner-7".into(), incident: Some("I4".into()) },
-            SignalMark { rule: "disk-pressure".into(), time: at(8, 55, 0), host: "node1".into(), incident: None },
+            SignalMark { rule: "systemd-unit-restart".into(), time: at(8, 12, 4), host: "node1".into(), source: String::new(), incident: Some("I1".into()) },
+            SignalMark { rule: "ssh-disconnect".into(), time: at(8, 12, 5), host: "thinkpad".into(), source: String::new(), incident: Some("I1".into()) },
+            SignalMark { rule: "kernel-oom-kill".into(), time: at(8, 40, 0), host: "node1".into(), source: String::new(), incident: Some("I2".into()) },
+            SignalMark { rule: "runner-forbidden".into(), time: at(9, 2, 10), host: "node1".into(), source: String::new(), incident: Some("I3".into()) },
+            SignalMark { rule: "attic-unauthorized".into(), time: at(9, 5, 0), host: "runner-7".into(), source: String::new(), incident: Some("I4".into()) },
+            SignalMark { rule: "disk-pressure".into(), time: at(8, 55, 0), host: "node1".into(), source: String::new(), incident: None },
         ],
         timings: Timings::default(),
     }
