@@ -6,7 +6,8 @@
 //!
 //! - Year-less times (`short`, RFC 3164) get a year: `--year` if given, else the one that
 //!   puts the source closest to exact-clocked sources of the same host (any host
-//!   otherwise), else the file's mtime (its last line is not after it). Dec -> Jan
+//!   otherwise), else the file's mtime (its last line is not after it), else the current
+//!   year (standard input; the note says it was assumed). Dec -> Jan
 //!   rollovers inside the file advance the year.
 //! - Zone-less times get the zone of `--tz` (a per-path `PATTERN=ZONE` first, then a plain
 //!   `ZONE`), UTC otherwise; DST gaps and folds are resolved as a local clock would (the
@@ -445,7 +446,15 @@ fn infer_year(
         }
         return (my, "(from the file's modification time)");
     }
-    (1970, "(unknown: set --year)")
+    // Nothing dates the file (standard input, no other source): the likeliest year is this
+    // one, and the note says it was assumed.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    (
+        year_of(now.saturating_mul(NS)),
+        "(assumed: the current year; set --year)",
+    )
 }
 
 /// Gives year-less events their year (Dec -> Jan rollovers advance it); their times stay

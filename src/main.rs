@@ -106,13 +106,18 @@ enum Cmd {
         #[arg(long)]
         timings: bool,
     },
-    /// Print the merged timeline, or export it.
+    /// Print the merged timeline (all inputs in time order), or export it as a table.
     Timeline {
         #[command(flatten)]
         input: InputArgs,
-        /// Export format.
-        #[arg(long, value_enum)]
+        /// Output format: text (one line per event, for reading), or parquet, csv, ndjson
+        /// (one row per event: time, clock, host, boot_id, source, line, format, unit, pid,
+        /// severity, message) for DuckDB, polars and friends.
+        #[arg(long, value_enum, default_value = "text")]
         export: ExportFormat,
+        /// Keep secrets in the messages instead of replacing them with `<redacted:KIND>`.
+        #[arg(long)]
+        no_redact: bool,
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -345,21 +350,28 @@ fn run() -> anyhow::Result<ExitCode> {
         Cmd::Timeline {
             input,
             export,
+            no_redact,
             output,
             format,
         } => {
             let o = options(&input, &format)?;
             let (tl, _) = gaplog::load(&input.inputs, &o)?;
+            let keep = |_: &str| None;
+            let scrub: &gaplog::timeline::Scrub = if no_redact {
+                &keep
+            } else {
+                &gaplog::report::redact::redact_str
+            };
             match output {
                 Some(p) => {
                     let mut f = std::io::BufWriter::new(
                         std::fs::File::create(&p)
                             .with_context(|| format!("cannot create {}", p.display()))?,
                     );
-                    gaplog::timeline::export(&tl, export, &mut f)?;
+                    gaplog::timeline::export(&tl, export, &mut f, scrub)?;
                     f.flush()?;
                 }
-                None => gaplog::timeline::export(&tl, export, &mut out)?,
+                None => gaplog::timeline::export(&tl, export, &mut out, scrub)?,
             }
             // As for analyze: the OS frees the events at exit faster than drop would.
             std::mem::forget(tl);
@@ -446,9 +458,18 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            if let Some(io) = e.downcast_ref::<std::io::Error>()
-                && io.kind() == std::io::ErrorKind::BrokenPipe
-            {
+            // A reader that stopped early (`| head`) is not an error, however deep the
+            // write error sits (polars wraps it in its own error type).
+            let broken_pipe = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    || matches!(
+                        c.downcast_ref::<polars::error::PolarsError>(),
+                        Some(polars::error::PolarsError::IO { error, .. })
+                            if error.kind() == std::io::ErrorKind::BrokenPipe
+                    )
+            });
+            if broken_pipe {
                 return ExitCode::SUCCESS;
             }
             eprintln!("gaplog: {e:#}");

@@ -259,6 +259,12 @@ impl Timeline {
     /// ARCHITECTURE.md: time (Datetime ns UTC, null when unknown), clock, host, boot_id,
     /// source, line, format, unit, pid, severity, message.
     pub fn dataframe(&self) -> PolarsResult<DataFrame> {
+        self.dataframe_scrubbed(&|_| None)
+    }
+
+    /// [`Timeline::dataframe`] with each message passed through `scrub` (which returns the
+    /// rewritten text, or `None` to keep it): the CLI's redaction of secrets.
+    pub fn dataframe_scrubbed(&self, scrub: &Scrub) -> PolarsResult<DataFrame> {
         let n = self.order.len();
         let mut time: Vec<Option<i64>> = Vec::with_capacity(n);
         let mut clock: Vec<&str> = Vec::with_capacity(n);
@@ -283,7 +289,11 @@ impl Timeline {
             unit.push(self.unit(r));
             pid.push(e.pid);
             severity.push(e.severity.as_str());
-            message.push(self.message(r));
+            let m = self.message(r);
+            message.push(match scrub(&m) {
+                Some(x) => Cow::Owned(x),
+                None => m,
+            });
         }
         // Built as Datetime directly: a cast from Int64 to Datetime(ns, UTC) drops the zone
         // in polars 0.55, and Parquet readers then see a naive timestamp.
@@ -328,22 +338,72 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per line (time as RFC 3339 text).
     Ndjson,
+    /// One line per event for reading: `TIME HOST UNIT[PID]: MESSAGE  (SOURCE:LINE)`, the
+    /// lines of a multi-line record indented below it.
+    Text,
 }
 
-/// Writes the timeline in `format` to `out`.
+/// A message rewriter for exports (redaction): the new text, or `None` to keep it.
+pub type Scrub = dyn Fn(&str) -> Option<String> + Sync;
+
+fn io(e: std::io::Error) -> PolarsError {
+    PolarsError::IO {
+        error: std::sync::Arc::new(e),
+        msg: None,
+    }
+}
+
+/// Writes the timeline in `format` to `out`, each message passed through `scrub`.
 pub fn export(
     tl: &Timeline,
     format: ExportFormat,
     out: &mut dyn std::io::Write,
+    scrub: &Scrub,
 ) -> PolarsResult<()> {
-    let mut df = tl.dataframe()?;
+    let message = |r: EvRef| -> Cow<'_, str> {
+        let m = tl.message(r);
+        match scrub(&m) {
+            Some(x) => Cow::Owned(x),
+            None => m,
+        }
+    };
     match format {
+        ExportFormat::Text => {
+            for &r in &tl.order {
+                let e = tl.event(r);
+                let time = if tl.has_time(r) {
+                    crate::time::rfc3339(e.time)
+                } else {
+                    "-".to_string()
+                };
+                let host = tl.host(r);
+                let unit = tl.unit(r);
+                let pid = e.pid.map(|p| format!("[{p}]")).unwrap_or_default();
+                let msg = message(r);
+                let mut lines = msg.lines();
+                let first = lines.next().unwrap_or("");
+                writeln!(
+                    out,
+                    "{time} {} {}{pid}: {first}  ({}:{})",
+                    if host.is_empty() { "-" } else { host },
+                    if unit.is_empty() { "-" } else { unit },
+                    tl.path(r),
+                    e.line
+                )
+                .map_err(io)?;
+                for l in lines {
+                    writeln!(out, "    {l}").map_err(io)?;
+                }
+            }
+        }
         ExportFormat::Parquet => {
+            let mut df = tl.dataframe_scrubbed(scrub)?;
             ParquetWriter::new(out)
                 .with_compression(ParquetCompression::Zstd(None))
                 .finish(&mut df)?;
         }
         ExportFormat::Csv => {
+            let mut df = tl.dataframe_scrubbed(scrub)?;
             CsvWriter::new(out)
                 .include_header(true)
                 .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()))
@@ -365,13 +425,10 @@ pub fn export(
                     "unit": tl.unit(r),
                     "pid": e.pid,
                     "severity": e.severity.as_str(),
-                    "message": tl.message(r),
+                    "message": message(r),
                 });
                 serde_json::to_writer(&mut *out, &row).map_err(to_polars)?;
-                out.write_all(b"\n").map_err(|e| PolarsError::IO {
-                    error: std::sync::Arc::new(e),
-                    msg: None,
-                })?;
+                out.write_all(b"\n").map_err(io)?;
             }
         }
     }
@@ -382,13 +439,8 @@ fn to_polars(e: serde_json::Error) -> PolarsError {
     PolarsError::ComputeError(e.to_string().into())
 }
 
-/// Events per minute per (host, source), overall and error-or-worse.
-///
-/// One pass over the merged order, without building a table: the order is sorted by
-/// time, so each (source, host) series receives its minutes in ascending order and a count
-/// is either the last entry's or a new one (an out-of-order minute, which the order never
-/// holds, would still be inserted in place). A polars group-by on string keys cost more
-/// than parsing on large inputs.
+/// Events per minute per (host, source), overall and error-or-worse, for the timeline
+/// picture.
 pub fn activity(tl: &Timeline) -> PolarsResult<Vec<crate::analysis::Activity>> {
     // One pass builds three integer columns — lane (a (source, host) pair), minute, error
     // flag — and polars groups them by (lane, minute): hashing integers, not the host and

@@ -712,7 +712,7 @@ fn opaque(d: &[u8], hits: &mut Vec<Hit>) {
         }
         let run = &d[i..end];
         let body = run.iter().filter(|&&c| c != b'=').count();
-        if body >= OPAQUE_MIN && !is_sri(run) && random_mix(run) {
+        if body >= OPAQUE_MIN && !is_sri(run) && !after_digest_label(&d[..i]) && random_mix(run) {
             hits.push(Hit {
                 start: i,
                 end,
@@ -721,6 +721,17 @@ fn opaque(d: &[u8], hits: &mut Vec<Hit>) {
         }
         i = end;
     }
+}
+
+/// True when the text before a run ends with a digest label (`SHA256:` of an SSH key
+/// fingerprint, `sha512:`): a fingerprint identifies a public key, it is no secret.
+fn after_digest_label(before: &[u8]) -> bool {
+    ["sha1:", "sha256:", "sha384:", "sha512:", "md5:"]
+        .iter()
+        .any(|p| {
+            before.len() >= p.len()
+                && before[before.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
+        })
 }
 
 fn is_sri(run: &[u8]) -> bool {
@@ -868,6 +879,7 @@ mod tests {
     /// Strings that look a little like secrets and must survive: evidence matters.
     const KEEP: &[&str] = &[
         "error: hash mismatch in fixed-output derivation: got sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        "Accepted publickey for monitor from 100.101.7.23 port 55998 ssh2: ED25519 SHA256:Hx3kQ9vWmZp7Lt2RbYc8NfG4sJdE6uKaT1oVqXyBn0w",
         "/nix/store/0c7ijs5yqh8hlx8ai1vhxhqqwr52zlz8-python3-3.11.4/bin/python3",
         "password authentication failed for user nix",
         "password for user root: (not shown)",

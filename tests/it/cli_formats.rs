@@ -215,3 +215,59 @@ fn every_sample_file_is_detected_parsed_and_aligned() {
         );
     }
 }
+
+/// `gaplog timeline` without `--export` prints one line per kept event, in time order,
+/// `TIME HOST UNIT[PID]: MESSAGE  (SOURCE:LINE)`, further lines of a record indented.
+#[test]
+fn timeline_text_is_one_line_per_event_in_time_order() {
+    let rows = kept_rows();
+    let out = gaplog(&["timeline", "mixed"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let heads: Vec<&str> = text.lines().filter(|l| !l.starts_with("    ")).collect();
+    assert_eq!(heads.len(), rows);
+    let times: Vec<&str> = heads.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    let timed: Vec<&&str> = times.iter().filter(|t| **t != "-").collect();
+    assert!(timed.windows(2).all(|w| w[0] <= w[1]), "not in time order");
+    assert!(
+        heads
+            .iter()
+            .all(|l| l.ends_with(')') && l.contains("  (mixed/")),
+        "{text}"
+    );
+    assert!(
+        heads
+            .iter()
+            .any(|l| l.contains(" cache1 kernel: ") && l.contains("(mixed/cache1.export:")),
+        "{text}"
+    );
+}
+
+/// The timeline, in every export format, is redacted unless `--no-redact`.
+#[test]
+fn timeline_exports_are_redacted_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("secrets.log");
+    std::fs::write(
+        &log,
+        "Mar 25 10:00:00 node1 runner[7]: token glpat-Xq7vR2mK9pL4sT8wZ1yB used\n",
+    )
+    .unwrap();
+    for export in ["text", "csv", "ndjson"] {
+        let out = gaplog(&["timeline", "--export", export, log.to_str().unwrap()]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains("Xq7vR2mK9pL4sT8wZ1yB"), "{export}: {text}");
+        assert!(text.contains("<redacted:"), "{export}: {text}");
+        let raw = gaplog(&[
+            "timeline",
+            "--no-redact",
+            "--export",
+            export,
+            log.to_str().unwrap(),
+        ]);
+        assert!(
+            String::from_utf8(raw.stdout)
+                .unwrap()
+                .contains("Xq7vR2mK9pL4sT8wZ1yB")
+        );
+    }
+}
