@@ -125,6 +125,22 @@ enum Cmd {
         #[arg(long, value_name = "PATTERN=NAME")]
         format: Vec<String>,
     },
+    /// Mine templates from every line of the inputs, as they are (no format parsing): the
+    /// Drain-style miner the analysis uses for unexplained errors, on all lines.
+    Templates {
+        /// Input files or folders (walked recursively); `-` reads standard input.
+        #[arg(required = true, value_name = "INPUTS")]
+        inputs: Vec<PathBuf>,
+        /// How many templates to print (most frequent first).
+        #[arg(long, default_value_t = 50)]
+        top: usize,
+        /// Print JSON: {"lines": N, "templates": [{"template", "count", "example"}]}.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads for masking (default: all cores).
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+    },
     /// List the signal rules (id, gap, verdict, title), or validate a grammar folder.
     Rules {
         /// Print JSON: {"rules": [...]}.
@@ -376,6 +392,15 @@ fn run() -> anyhow::Result<ExitCode> {
             // As for analyze: the OS frees the events at exit faster than drop would.
             std::mem::forget(tl);
         }
+        Cmd::Templates {
+            inputs,
+            top,
+            json,
+            threads,
+        } => {
+            let text = templates(&inputs, top, json, threads)?;
+            out.write_all(text.as_bytes())?;
+        }
         Cmd::Rules {
             json,
             markdown,
@@ -452,6 +477,79 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `gaplog templates`: every line of every input through the template miner. Masking runs
+/// in parallel over chunks of lines; clustering is sequential, in input order.
+fn templates(
+    inputs: &[PathBuf],
+    top: usize,
+    json: bool,
+    threads: Option<usize>,
+) -> anyhow::Result<String> {
+    use gaplog::incidents::unexplained::{Miner, mask};
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()?;
+    let found = gaplog::ingest::discover(inputs);
+    let opts = gaplog::ingest::IngestOptions::default();
+    let mut miner: Miner<(u32, u32)> = Miner::default();
+    let mut paths = Vec::new();
+    let mut lines_total = 0u64;
+    for (i, f) in found.iter().enumerate() {
+        let src = gaplog::ingest::read(i as u32, f, &opts);
+        for issue in &src.issues {
+            eprintln!("gaplog: {}", issue.message);
+        }
+        let lines: Vec<(u32, &[u8])> = gaplog::lines::Lines::new(&src.bytes, src.terminator)
+            .map(|l| (l.no, l.text))
+            .collect();
+        lines_total += lines.len() as u64;
+        let masked: Vec<(u32, Vec<String>)> = pool.install(|| {
+            lines
+                .par_iter()
+                .map(|(no, t)| (*no, mask(&gaplog::text::strip_ansi(t))))
+                .collect()
+        });
+        for (no, toks) in masked {
+            miner.add(toks, None, (i as u32, no));
+        }
+        paths.push(src.path.clone());
+    }
+    let ts = miner.templates();
+    let mut o = String::new();
+    if json {
+        let list: Vec<_> = ts
+            .iter()
+            .take(top)
+            .map(|t| {
+                serde_json::json!({
+                    "template": t.template,
+                    "count": t.count,
+                    "example": {"source": paths[t.example.0 as usize], "line": t.example.1},
+                })
+            })
+            .collect();
+        o = serde_json::to_string_pretty(&serde_json::json!({
+            "lines": lines_total,
+            "templates_total": ts.len(),
+            "templates": list,
+        }))?;
+        o.push('\n');
+    } else {
+        o.push_str(&format!(
+            "{} templates from {lines_total} lines (most frequent first)\n",
+            ts.len()
+        ));
+        for t in ts.iter().take(top) {
+            o.push_str(&format!(
+                "{:>9}  {}  ({}:{})\n",
+                t.count, t.template, paths[t.example.0 as usize], t.example.1
+            ));
+        }
+    }
+    Ok(o)
 }
 
 fn main() -> ExitCode {

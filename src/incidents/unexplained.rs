@@ -166,11 +166,12 @@ pub fn mask(line: &[u8]) -> Vec<String> {
     out
 }
 
-struct Cluster {
+#[derive(Debug)]
+struct Cluster<E> {
     tokens: Vec<String>,
     count: u64,
     first: Option<i64>,
-    example: EvRef,
+    example: E,
 }
 
 /// Clusters the unexplained error events of the timeline.
@@ -205,15 +206,75 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
             (!toks.is_empty()).then_some((r, toks))
         })
         .collect();
-    let mut clusters: Vec<Cluster> = Vec::new();
-    let mut index: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+    let mut miner = Miner::default();
     for (r, toks) in picked {
-        let e = tl.event(r);
+        let time = tl.has_time(r).then_some(tl.event(r).time);
+        miner.add(toks, time, r);
+    }
+    miner
+        .templates()
+        .into_iter()
+        .take(MAX_TEMPLATES)
+        .map(|t| Unexplained {
+            template: t.template,
+            count: t.count,
+            first: t.first.map(crate::time::rfc3339),
+            example: Location {
+                source: tl.path(t.example).to_string(),
+                line: tl.event(t.example).line,
+            },
+            example_text: super::shorten(
+                String::from_utf8_lossy(tl.first_line(t.example)).trim(),
+                240,
+            ),
+        })
+        .collect()
+}
+
+/// A mined template: the masked tokens joined, how many lines it took, the first time, and
+/// one example (the first line it was made from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template<E> {
+    /// Tokens joined with spaces; `<*>` where lines differed, `<num>`-style masks.
+    pub template: String,
+    /// Lines clustered into it.
+    pub count: u64,
+    /// Earliest time seen, if any line had one.
+    pub first: Option<i64>,
+    /// The first line's handle.
+    pub example: E,
+}
+
+/// A Drain-style template miner: lines are masked into tokens ([`mask`]), and a line joins
+/// the cluster of the same length and first token that shares at least half its tokens
+/// (positions that differ become `<*>`), else starts a new one. Clustering is sequential
+/// (a line's cluster depends on the ones before it); masking can be done in parallel.
+#[derive(Debug)]
+pub struct Miner<E> {
+    clusters: Vec<Cluster<E>>,
+    index: HashMap<(usize, String), Vec<usize>>,
+}
+
+impl<E> Default for Miner<E> {
+    fn default() -> Self {
+        Miner {
+            clusters: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<E: Copy> Miner<E> {
+    /// Adds one line's tokens (empty token lists are ignored).
+    pub fn add(&mut self, toks: Vec<String>, time: Option<i64>, example: E) {
+        if toks.is_empty() {
+            return;
+        }
         let key = (toks.len(), toks[0].clone());
-        let cands = index.entry(key).or_default();
+        let cands = self.index.entry(key).or_default();
         let mut best: Option<(usize, usize)> = None;
         for &c in cands.iter() {
-            let same = clusters[c]
+            let same = self.clusters[c]
                 .tokens
                 .iter()
                 .zip(&toks)
@@ -223,58 +284,89 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
                 best = Some((same, c));
             }
         }
-        let time = tl.has_time(r).then_some(e.time);
         match best {
             Some((_, c)) => {
-                let cl = &mut clusters[c];
+                let cl = &mut self.clusters[c];
                 for (a, b) in cl.tokens.iter_mut().zip(&toks) {
                     if a != b {
                         *a = "<*>".to_string();
                     }
                 }
                 cl.count += 1;
-                if cl.first.is_none() {
-                    cl.first = time;
-                }
+                cl.first = match (cl.first, time) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
             None => {
-                cands.push(clusters.len());
-                clusters.push(Cluster {
+                cands.push(self.clusters.len());
+                self.clusters.push(Cluster {
                     tokens: toks,
                     count: 1,
                     first: time,
-                    example: r,
+                    example,
                 });
             }
         }
     }
-    let mut order: Vec<usize> = (0..clusters.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(clusters[i].count), i));
-    order
-        .into_iter()
-        .take(MAX_TEMPLATES)
-        .map(|i| {
-            let c = &clusters[i];
-            Unexplained {
-                template: c.tokens.join(" "),
-                count: c.count,
-                first: c.first.map(crate::time::rfc3339),
-                example: Location {
-                    source: tl.path(c.example).to_string(),
-                    line: tl.event(c.example).line,
-                },
-                example_text: super::shorten(
-                    String::from_utf8_lossy(tl.first_line(c.example)).trim(),
-                    240,
-                ),
-            }
-        })
-        .collect()
+
+    /// Number of clusters so far.
+    pub fn len(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// True before any line was added.
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
+    }
+
+    /// The templates, most frequent first (ties: the one started first).
+    pub fn templates(&self) -> Vec<Template<E>> {
+        let mut order: Vec<usize> = (0..self.clusters.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(self.clusters[i].count), i));
+        order
+            .into_iter()
+            .map(|i| {
+                let c = &self.clusters[i];
+                Template {
+                    template: c.tokens.join(" "),
+                    count: c.count,
+                    first: c.first,
+                    example: c.example,
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn miner_merges_lines_that_differ_in_masked_and_few_words() {
+        let mut m: Miner<u32> = Miner::default();
+        for (k, l) in [
+            "connection from 10.0.0.1 port 22 accepted",
+            "connection from 10.0.0.2 port 2222 accepted",
+            "connection from 10.0.0.3 port 22 refused",
+            "disk full on /dev/sda1",
+        ]
+        .iter()
+        .enumerate()
+        {
+            m.add(mask(l.as_bytes()), Some(k as i64), k as u32);
+        }
+        let t = m.templates();
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert_eq!(t[0].count, 3);
+        assert_eq!(t[0].example, 0);
+        assert_eq!(t[0].first, Some(0));
+        assert!(t[0].template.ends_with("<*>"), "{}", t[0].template);
+        assert_eq!(t[1].count, 1);
+        m.add(Vec::new(), None, 9);
+        assert_eq!(m.len(), 2, "empty token lists are ignored");
+    }
 
     #[test]
     fn masks_variable_parts() {

@@ -271,3 +271,30 @@ fn timeline_exports_are_redacted_by_default() {
         );
     }
 }
+
+/// `gaplog templates` mines every line as it is, most frequent template first, with an
+/// example location; `--json` gives the same as data.
+#[test]
+fn templates_mine_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.txt");
+    std::fs::write(
+        &f,
+        "worker 1 started in 12 ms\nworker 2 started in 15 ms\nworker 3 started in 9 ms\ncache miss for key abc\n",
+    )
+    .unwrap();
+    let out = gaplog(&["templates", f.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "2 templates from 4 lines (most frequent first)");
+    assert!(
+        lines[1].starts_with("        3  worker <num> started in <num> ms  ("),
+        "{text}"
+    );
+    assert!(lines[1].ends_with("m.txt:1)"), "{text}");
+    let out = gaplog(&["templates", "--json", "-j1", f.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lines"], 4);
+    assert_eq!(v["templates"][1]["count"], 1);
+    assert_eq!(v["templates"][1]["example"]["line"], 4);
+}
