@@ -369,7 +369,7 @@ pub fn analyze_timeline_with(
 ) -> Result<Analysis, Error> {
     let t = Instant::now();
     let sources = source_summaries(tl);
-    let activity = timeline::activity(tl)?;
+    let activity = timeline::activity(tl);
     timings.stages.push(("aggregate".into(), ms(t)));
     let mut stats = stats(tl, &sources);
     let t = Instant::now();

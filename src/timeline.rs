@@ -441,18 +441,13 @@ fn to_polars(e: serde_json::Error) -> PolarsError {
 
 /// Events per minute per (host, source), overall and error-or-worse, for the timeline
 /// picture.
-pub fn activity(tl: &Timeline) -> PolarsResult<Vec<crate::analysis::Activity>> {
-    // One pass builds three integer columns — lane (a (source, host) pair), minute, error
-    // flag — and polars groups them by (lane, minute): hashing integers, not the host and
-    // path strings (the string group-by cost 1.1 s per GB).
+pub fn activity(tl: &Timeline) -> Vec<crate::analysis::Activity> {
+    // One linear pass, no hashing per event: the order is sorted by time, so within one lane
+    // (a (source, host) pair) minutes never decrease and a lane's current minute is always
+    // its last bucket. (A polars group-by on integer keys cost 0.37 s per GB, the string
+    // group-by before it 1.1 s; this pass costs a few ms.)
     let mut lanes: HashMap<(SourceId, Atom), u32> = HashMap::new();
-    let mut lane_refs: Vec<EvRef> = Vec::new();
-    let n = tl.order.len();
-    let (mut lane, mut minute, mut err) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let mut v: Vec<crate::analysis::Activity> = Vec::new();
     let mut last: Option<((SourceId, Atom), u32)> = None;
     for &r in &tl.order {
         if !tl.has_time(r) {
@@ -464,65 +459,30 @@ pub fn activity(tl: &Timeline) -> PolarsResult<Vec<crate::analysis::Activity>> {
             Some((k, l)) if k == key => l,
             _ => {
                 let l = *lanes.entry(key).or_insert_with(|| {
-                    lane_refs.push(r);
-                    (lane_refs.len() - 1) as u32
+                    v.push(crate::analysis::Activity {
+                        host: tl.host(r).to_string(),
+                        source: tl.path(r).to_string(),
+                        ..Default::default()
+                    });
+                    (v.len() - 1) as u32
                 });
                 last = Some((key, l));
                 l
             }
         };
-        lane.push(l);
-        minute.push(e.time.div_euclid(60_000_000_000) * 60);
-        err.push(u32::from(e.severity.is_error()));
-    }
-    let df = DataFrame::new(
-        lane.len(),
-        vec![
-            Column::new("lane".into(), lane),
-            Column::new("minute".into(), minute),
-            Column::new("err".into(), err),
-        ],
-    )?;
-    let mut v: Vec<crate::analysis::Activity> = lane_refs
-        .iter()
-        .map(|&r| crate::analysis::Activity {
-            host: tl.host(r).to_string(),
-            source: tl.path(r).to_string(),
-            ..Default::default()
-        })
-        .collect();
-    let gb = df.group_by(["lane", "minute"])?;
-    let keys = gb.keys();
-    let (kl, km) = (keys[0].u32()?, keys[1].i64()?);
-    let errs = df.column("err")?.u32()?;
-    for (g, group) in gb.get_groups().iter().enumerate() {
-        let (Some(l), Some(m)) = (kl.get(g), km.get(g)) else {
-            continue;
-        };
-        let (count, e) = match &group {
-            polars::prelude::GroupsIndicator::Idx((_, idx)) => (
-                idx.len() as u64,
-                idx.iter()
-                    .map(|&i| u64::from(errs.get(i as usize).unwrap_or(0)))
-                    .sum::<u64>(),
-            ),
-            polars::prelude::GroupsIndicator::Slice([first, len]) => (
-                u64::from(*len),
-                (*first..*first + *len)
-                    .map(|i| u64::from(errs.get(i as usize).unwrap_or(0)))
-                    .sum(),
-            ),
-        };
+        let m = e.time.div_euclid(60_000_000_000) * 60;
         let a = &mut v[l as usize];
-        a.per_minute.push((m, count));
-        if e > 0 {
-            a.errors_per_minute.push((m, e));
+        match a.per_minute.last_mut() {
+            Some((lm, c)) if *lm == m => *c += 1,
+            _ => a.per_minute.push((m, 1)),
+        }
+        if e.severity.is_error() {
+            match a.errors_per_minute.last_mut() {
+                Some((lm, c)) if *lm == m => *c += 1,
+                _ => a.errors_per_minute.push((m, 1)),
+            }
         }
     }
-    for a in &mut v {
-        a.per_minute.sort_unstable();
-        a.errors_per_minute.sort_unstable();
-    }
     v.sort_by(|a, b| (&a.host, &a.source).cmp(&(&b.host, &b.source)));
-    Ok(v)
+    v
 }
