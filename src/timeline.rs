@@ -69,40 +69,55 @@ impl Timeline {
             })
             .collect();
         keyed.par_sort();
-        let order: Vec<EvRef> = keyed
-            .into_iter()
-            .map(|(_, source, _, index)| EvRef { source, index })
+        // Drop flags per source and event index: both passes below read them in the order
+        // they touch events, and the final filter needs no second copy of the order.
+        let mut drop: Vec<Vec<bool>> = sources
+            .iter()
+            .map(|s| vec![false; s.parsed.events.len()])
             .collect();
         let mut tl = Timeline {
             sources,
-            order,
+            order: Vec::new(),
             duplicates: 0,
         };
-        tl.dedupe();
+        tl.dedupe_instants(&keyed, &mut drop);
+        tl.dedupe_kernel(&mut drop);
+        let total = keyed.len();
+        tl.order = keyed
+            .into_iter()
+            .filter(|&(_, s, _, i)| !drop[s as usize][i as usize])
+            .map(|(_, source, _, index)| EvRef { source, index })
+            .collect();
+        tl.duplicates = (total - tl.order.len()) as u64;
         tl
     }
 
-    fn dedupe(&mut self) {
-        let mut drop = vec![false; self.order.len()];
-        // Same host, same instant, same text, different sources.
+    /// Same host, same instant, same text, different sources. `keyed` is the sorted
+    /// (time, source, line, index) list; untimed events (time `i64::MAX`) come last.
+    fn dedupe_instants(&self, keyed: &[(i64, SourceId, u32, u32)], drop: &mut [Vec<bool>]) {
+        let r_of = |k: usize| EvRef {
+            source: keyed[k].1,
+            index: keyed[k].3,
+        };
         let mut i = 0;
-        while i < self.order.len() {
-            let t = self.event(self.order[i]).time;
+        while i < keyed.len() {
+            let t = keyed[i].0;
+            if t == i64::MAX {
+                break;
+            }
             let mut j = i + 1;
-            while j < self.order.len() && self.event(self.order[j]).time == t {
+            while j < keyed.len() && keyed[j].0 == t {
                 j += 1;
             }
-            let first_source = self.order[i].source;
-            let mixed = self.order[i + 1..j]
-                .iter()
-                .any(|r| r.source != first_source);
-            // Only runs that mix sources can hold a duplicate across sources.
-            if mixed && self.has_time(self.order[i]) {
+            // Only runs that mix sources can hold a duplicate across sources; the run is
+            // read from the sorted keys, events are touched only for such runs.
+            let first_source = keyed[i].1;
+            if keyed[i + 1..j].iter().any(|k| k.1 != first_source) {
                 // Group the run by (host, message hash) so that a run of thousands of lines
                 // with one timestamp (a trace's interpolated lines) stays O(n log n).
-                let mut keyed: Vec<(u64, usize)> = (i..j)
+                let mut hashed: Vec<(u64, usize)> = (i..j)
                     .map(|k| {
-                        let r = self.order[k];
+                        let r = r_of(k);
                         (
                             hash(self.host(r).as_bytes())
                                 ^ hash(self.message_bytes(r)).rotate_left(1),
@@ -110,33 +125,34 @@ impl Timeline {
                         )
                     })
                     .collect();
-                keyed.sort_unstable();
+                hashed.sort_unstable();
+                let dropped =
+                    |drop: &[Vec<bool>], r: EvRef| drop[r.source as usize][r.index as usize];
                 let mut g = 0;
-                while g < keyed.len() {
+                while g < hashed.len() {
                     let mut h = g + 1;
-                    while h < keyed.len() && keyed[h].0 == keyed[g].0 {
+                    while h < hashed.len() && hashed[h].0 == hashed[g].0 {
                         h += 1;
                     }
                     for x in g..h {
-                        let a = keyed[x].1;
-                        if drop[a] {
+                        let ra = r_of(hashed[x].1);
+                        if dropped(drop, ra) {
                             continue;
                         }
-                        let ra = self.order[a];
-                        for &(_, b) in &keyed[x + 1..h] {
-                            let rb = self.order[b];
-                            if !drop[b] && ra.source != rb.source && self.same(ra, rb) {
+                        for &(_, b) in &hashed[x + 1..h] {
+                            let rb = r_of(b);
+                            if !dropped(drop, rb) && ra.source != rb.source && self.same(ra, rb) {
                                 // Keep the exact-clocked copy (a journal's, which also carries
-                                // the monotonic stamp), else the earlier one (a < b in order).
+                                // the monotonic stamp), else the earlier one (ra before rb).
                                 let loser = if self.event(rb).clock == ClockMethod::Exact
                                     && self.event(ra).clock != ClockMethod::Exact
                                 {
-                                    a
+                                    ra
                                 } else {
-                                    b
+                                    rb
                                 };
-                                drop[loser] = true;
-                                if loser == a {
+                                drop[loser.source as usize][loser.index as usize] = true;
+                                if loser == ra {
                                     break;
                                 }
                             }
@@ -147,54 +163,102 @@ impl Timeline {
             }
             i = j;
         }
-        // Kernel lines by monotonic stamp.
+    }
+
+    /// Kernel lines with the same host, monotonic stamp and text in two sources (dmesg and
+    /// the journal). Candidates are gathered source by source (sequential reads), only for
+    /// hosts whose kernel lines come from two sources or more, then decided in timeline
+    /// order so that the copy kept is the one the order would meet first, unless a later
+    /// copy has the exact clock.
+    fn dedupe_kernel(&self, drop: &mut [Vec<bool>]) {
+        // Host name -> the first source seen with stamped kernel lines for it, and whether
+        // another source has some too.
+        let mut hosts: HashMap<&str, (SourceId, bool)> = HashMap::new();
+        let mut per_source: Vec<Vec<Atom>> = Vec::with_capacity(self.sources.len());
+        for s in &self.sources {
+            let mut seen_hosts: Vec<Atom> = Vec::new();
+            if let Some(kernel) = s.parsed.atoms.find("kernel") {
+                for e in &s.parsed.events {
+                    if e.unit == kernel
+                        && e.mono_us.is_some()
+                        && !e.host.is_none()
+                        && !seen_hosts.contains(&e.host)
+                    {
+                        seen_hosts.push(e.host);
+                        let name = s.parsed.atoms.get(e.host);
+                        let h = hosts.entry(name).or_insert((s.src.id, false));
+                        if h.0 != s.src.id {
+                            h.1 = true;
+                        }
+                    }
+                }
+            }
+            per_source.push(seen_hosts);
+        }
+        // Candidates with their timeline rank (time, source, line, index).
+        let mut cands: Vec<((i64, SourceId, u32, u32), EvRef)> = Vec::new();
+        for (s, hs) in self.sources.iter().zip(&per_source) {
+            let shared: Vec<Atom> = hs
+                .iter()
+                .copied()
+                .filter(|&a| hosts.get(s.parsed.atoms.get(a)).is_some_and(|h| h.1))
+                .collect();
+            if shared.is_empty() {
+                continue;
+            }
+            let Some(kernel) = s.parsed.atoms.find("kernel") else {
+                continue;
+            };
+            for (i, e) in s.parsed.events.iter().enumerate() {
+                if e.unit == kernel && e.mono_us.is_some() && shared.contains(&e.host) {
+                    let t = if matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic) {
+                        i64::MAX
+                    } else {
+                        e.time
+                    };
+                    let r = EvRef {
+                        source: s.src.id,
+                        index: i as u32,
+                    };
+                    cands.push(((t, s.src.id, e.line, i as u32), r));
+                }
+            }
+        }
+        cands.par_sort_unstable_by_key(|c| c.0);
         // Keyed by hashes (host, monotonic stamp, text), no allocation per event; a hit is
         // confirmed by comparing host and text.
-        let mut seen: HashMap<(u64, i64, u64), usize> = HashMap::new();
-        for (k, r) in self.order.iter().enumerate() {
-            if drop[k] {
+        let mut seen: HashMap<(u64, i64, u64), EvRef> = HashMap::new();
+        for &(_, r) in &cands {
+            if drop[r.source as usize][r.index as usize] {
                 continue;
             }
-            let e = self.event(*r);
-            let Some(m) = e.mono_us else { continue };
-            // Without a host (an unaligned dmesg) two machines' identical boot lines would
-            // look like one.
-            if self.unit(*r) != "kernel" || self.host(*r).is_empty() {
+            let Some(m) = self.event(r).mono_us else {
                 continue;
-            }
-            let key = (hash(self.host(*r).as_bytes()), m, hash(self.first_line(*r)));
+            };
+            let key = (hash(self.host(r).as_bytes()), m, hash(self.first_line(r)));
             match seen.get(&key) {
                 None => {
-                    seen.insert(key, k);
+                    seen.insert(key, r);
                 }
-                Some(&prev) => {
-                    let p = self.order[prev];
+                Some(&p) => {
                     if p.source == r.source
-                        || self.host(p) != self.host(*r)
-                        || self.first_line(p) != self.first_line(*r)
+                        || self.host(p) != self.host(r)
+                        || self.first_line(p) != self.first_line(r)
                     {
                         continue;
                     }
                     // Keep the exact-clocked copy (the journal's), else the earlier source.
-                    let keep_new = self.event(*r).clock == ClockMethod::Exact
+                    let keep_new = self.event(r).clock == ClockMethod::Exact
                         && self.event(p).clock != ClockMethod::Exact;
                     if keep_new {
-                        drop[prev] = true;
-                        seen.insert(key, k);
+                        drop[p.source as usize][p.index as usize] = true;
+                        seen.insert(key, r);
                     } else {
-                        drop[k] = true;
+                        drop[r.source as usize][r.index as usize] = true;
                     }
                 }
             }
         }
-        let before = self.order.len();
-        let mut k = 0;
-        self.order.retain(|_| {
-            let keep = !drop[k];
-            k += 1;
-            keep
-        });
-        self.duplicates = (before - self.order.len()) as u64;
     }
 
     fn same(&self, a: EvRef, b: EvRef) -> bool {
