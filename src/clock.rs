@@ -22,6 +22,7 @@
 use crate::event::{Atom, ClockMethod, Event};
 use crate::time;
 use chrono::{LocalResult, TimeZone};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 const NS: i64 = 1_000_000_000;
@@ -59,24 +60,30 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     // 1. Reference spans of exact clocks, per host and overall.
     let mut by_host: HashMap<String, (i64, i64)> = HashMap::new();
     let mut overall: Option<(i64, i64)> = None;
-    for inp in inputs.iter() {
-        // Spans per host atom of this source first (a source has a handful of hosts),
-        // then per host name: no string nor hash per event.
-        let mut spans: Vec<(crate::event::Atom, i64, i64)> = Vec::new();
-        let mut index: HashMap<crate::event::Atom, usize> = HashMap::new();
-        let mut last = usize::MAX;
-        for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
-            // Looked up only when the host changes from the previous event's.
-            if spans.get(last).is_none_or(|s| s.0 != ev.host) {
-                last = *index.entry(ev.host).or_insert_with(|| {
-                    spans.push((ev.host, ev.time, ev.time));
-                    spans.len() - 1
-                });
+    // Per source (in parallel), spans per host atom (a source has a handful of hosts),
+    // then per host name in input order: no string nor hash per event.
+    let per_source: Vec<Vec<(Atom, i64, i64)>> = inputs
+        .par_iter()
+        .map(|inp| {
+            let mut spans: Vec<(Atom, i64, i64)> = Vec::new();
+            let mut index: HashMap<Atom, usize> = HashMap::new();
+            let mut last = usize::MAX;
+            for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
+                // Looked up only when the host changes from the previous event's.
+                if spans.get(last).is_none_or(|s| s.0 != ev.host) {
+                    last = *index.entry(ev.host).or_insert_with(|| {
+                        spans.push((ev.host, ev.time, ev.time));
+                        spans.len() - 1
+                    });
+                }
+                let s = &mut spans[last];
+                s.1 = s.1.min(ev.time);
+                s.2 = s.2.max(ev.time);
             }
-            let s = &mut spans[last];
-            s.1 = s.1.min(ev.time);
-            s.2 = s.2.max(ev.time);
-        }
+            spans
+        })
+        .collect();
+    for (inp, spans) in inputs.iter().zip(per_source) {
         for (host, lo, hi) in spans {
             let e = by_host
                 .entry(inp.atoms.get(host).to_string())
@@ -95,7 +102,7 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     // line naming job=N (the runner's log in a zone-less journal).
     let mut kernel_exact: HashMap<u64, Vec<i64>> = HashMap::new();
     let mut job_exact: HashMap<Vec<u8>, i64> = HashMap::new();
-    let any_naive = inputs.iter().any(|inp| {
+    let any_naive = inputs.par_iter().any(|inp| {
         inp.events
             .iter()
             .any(|e| matches!(e.clock, ClockMethod::LocalNoZone | ClockMethod::NoYear))
@@ -119,7 +126,7 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             }
         }
     }
-    for (i, inp) in inputs.iter_mut().enumerate() {
+    inputs.par_iter_mut().zip(notes.par_iter_mut()).for_each(|(inp, note)| {
         let mut parts = Vec::new();
         let has_noyear = inp.events.iter().any(|e| e.clock == ClockMethod::NoYear);
         if has_noyear {
@@ -143,7 +150,7 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             })
             .collect();
         if !naive.is_empty() {
-            let (zone, note) = match zone_for(inp.path, opts) {
+            let (zone, how) = match zone_for(inp.path, opts) {
                 Some(tz) => (Zone::Tz(tz), format!("zone {} (--tz)", tz.name())),
                 None => match infer_offset(
                     inp.events,
@@ -173,44 +180,47 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
                     ev.clock = ClockMethod::InferredZone;
                 }
             }
-            parts.push(note);
+            parts.push(how);
         }
-        notes[i] = parts.join(", ");
-    }
+        *note = parts.join(", ");
+    });
     // 3. Monotonic alignment.
     align_monotonic(inputs, opts, &mut notes);
     // 4. Interpolation of the rest, and skew.
-    for (i, inp) in inputs.iter_mut().enumerate() {
-        let n = interpolate(inp.events);
-        if n > 0 {
-            let what = format!("{n} lines without time interpolated from neighbours");
-            notes[i] = join(&notes[i], &what);
-        }
-        for (host, off) in &opts.skew {
-            if let Some(a) = inp.atoms.find(host) {
-                let mut hit = false;
-                for ev in inp.events.iter_mut().filter(|e| e.host == a) {
-                    if ev.clock != ClockMethod::Missing && ev.clock != ClockMethod::Monotonic {
-                        ev.time = ev.time.saturating_add(*off);
-                        hit = true;
+    inputs
+        .par_iter_mut()
+        .zip(notes.par_iter_mut())
+        .for_each(|(inp, note)| {
+            let n = interpolate(inp.events);
+            if n > 0 {
+                let what = format!("{n} lines without time interpolated from neighbours");
+                *note = join(note, &what);
+            }
+            for (host, off) in &opts.skew {
+                if let Some(a) = inp.atoms.find(host) {
+                    let mut hit = false;
+                    for ev in inp.events.iter_mut().filter(|e| e.host == a) {
+                        if ev.clock != ClockMethod::Missing && ev.clock != ClockMethod::Monotonic {
+                            ev.time = ev.time.saturating_add(*off);
+                            hit = true;
+                        }
+                    }
+                    if hit {
+                        let what = format!(
+                            "host {host} shifted by {:+.3} s (--skew)",
+                            *off as f64 / 1e9
+                        );
+                        *note = join(note, &what);
                     }
                 }
-                if hit {
-                    let what = format!(
-                        "host {host} shifted by {:+.3} s (--skew)",
-                        *off as f64 / 1e9
-                    );
-                    notes[i] = join(&notes[i], &what);
-                }
             }
-        }
-        let counts = summarize(inp.events);
-        notes[i] = if notes[i].is_empty() {
-            counts
-        } else {
-            format!("{counts}; {}", notes[i])
-        };
-    }
+            let counts = summarize(inp.events);
+            *note = if note.is_empty() {
+                counts
+            } else {
+                format!("{counts}; {note}")
+            };
+        });
     notes
 }
 
@@ -488,33 +498,68 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall)
     let mut kernel: HashMap<(i64, u64), (String, String, i64)> = HashMap::new();
     let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
-    for inp in inputs.iter() {
-        for ev in inp.events.iter() {
-            if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
-                let boot = inp.atoms.get(ev.boot);
-                if !boot.is_empty() {
-                    let e = starts
-                        .entry(boot.to_string())
-                        .or_insert_with(|| (Vec::new(), inp.atoms.get(ev.host).to_string()));
-                    e.0.push(ev.time.saturating_sub(m.saturating_mul(1000)));
-                }
-                if inp.atoms.get(ev.unit) == "kernel" {
-                    let key = (m, message_key(ev, inp.bytes));
-                    let val = (
-                        inp.atoms.get(ev.host).to_string(),
-                        boot.to_string(),
-                        ev.time.saturating_sub(m.saturating_mul(1000)),
-                    );
-                    // The same line at the same stamp in two boots (`Linux version ...` at
-                    // 0.000000) cannot tell which boot a dmesg is from: drop it.
-                    match kernel.get(&key) {
-                        Some(old) if old.1 != val.1 => {
-                            ambiguous.insert(key);
+    // Gathered per source in parallel, keyed by atoms (no string per event), then merged
+    // in input order, which is the order the maps would have seen the events in.
+    struct Gathered {
+        /// (boot, host of its first event, boot starts) in first-seen order.
+        boots: Vec<(Atom, Atom, Vec<i64>)>,
+        /// ((mono_us, message key), host, boot, wall start) in event order.
+        kernel: Vec<((i64, u64), Atom, Atom, i64)>,
+    }
+    let gathered: Vec<Gathered> = inputs
+        .par_iter()
+        .map(|inp| {
+            let mut g = Gathered {
+                boots: Vec::new(),
+                kernel: Vec::new(),
+            };
+            let kernel_unit = inp.atoms.find("kernel");
+            let mut last = usize::MAX;
+            for ev in inp.events.iter() {
+                if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
+                    let start = ev.time.saturating_sub(m.saturating_mul(1000));
+                    if !ev.boot.is_none() {
+                        if g.boots.get(last).is_none_or(|b| b.0 != ev.boot) {
+                            last = match g.boots.iter().position(|b| b.0 == ev.boot) {
+                                Some(k) => k,
+                                None => {
+                                    g.boots.push((ev.boot, ev.host, Vec::new()));
+                                    g.boots.len() - 1
+                                }
+                            };
                         }
-                        _ => {
-                            kernel.insert(key, val);
-                        }
+                        g.boots[last].2.push(start);
                     }
+                    if kernel_unit.is_some_and(|k| k == ev.unit) {
+                        g.kernel
+                            .push(((m, message_key(ev, inp.bytes)), ev.host, ev.boot, start));
+                    }
+                }
+            }
+            g
+        })
+        .collect();
+    for (inp, g) in inputs.iter().zip(gathered) {
+        for (boot, host, v) in g.boots {
+            let e = starts
+                .entry(inp.atoms.get(boot).to_string())
+                .or_insert_with(|| (Vec::new(), inp.atoms.get(host).to_string()));
+            e.0.extend(v);
+        }
+        for (key, host, boot, start) in g.kernel {
+            let val = (
+                inp.atoms.get(host).to_string(),
+                inp.atoms.get(boot).to_string(),
+                start,
+            );
+            // The same line at the same stamp in two boots (`Linux version ...` at
+            // 0.000000) cannot tell which boot a dmesg is from: drop it.
+            match kernel.get(&key) {
+                Some(old) if old.1 != val.1 => {
+                    ambiguous.insert(key);
+                }
+                _ => {
+                    kernel.insert(key, val);
                 }
             }
         }
@@ -539,9 +584,9 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             )
         })
         .collect();
-    for (i, inp) in inputs.iter_mut().enumerate() {
+    inputs.par_iter_mut().zip(notes.par_iter_mut()).for_each(|(inp, note)| {
         if !inp.events.iter().any(|e| e.clock == ClockMethod::Monotonic) {
-            continue;
+            return;
         }
         // Forced boot time for this path or host.
         let forced = opts.boot_time.iter().find(|(p, _)| {
@@ -604,16 +649,19 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             }
         };
         let Some(start) = start else {
-            notes[i] = join(
-                &notes[i],
+            *note = join(
+                note,
                 "monotonic times not aligned: no journal of this boot and no --boot-time; sorted by source position",
             );
-            continue;
+            return;
         };
         let (host, boot) = match &host_boot {
             Some((h, b)) => (inp.atoms.intern(h), inp.atoms.intern(b)),
             None => (Atom::NONE, Atom::NONE),
         };
+        // The boot start of the previous event's boot atom: looked up again only when the
+        // boot changes.
+        let mut own_cache: Option<(Atom, Option<i64>)> = None;
         for ev in inp.events.iter_mut() {
             if ev.clock == ClockMethod::Monotonic
                 && let Some(m) = ev.mono_us
@@ -621,7 +669,14 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                 // A source spanning several boots (journalctl -o short-monotonic with
                 // `-- Boot` markers) maps each event by its own boot when that is known.
                 let own = match forced {
-                    None => boots.get(inp.atoms.get(ev.boot)).map(|b| b.start),
+                    None => match own_cache {
+                        Some((b, own)) if b == ev.boot => own,
+                        _ => {
+                            let own = boots.get(inp.atoms.get(ev.boot)).map(|b| b.start);
+                            own_cache = Some((ev.boot, own));
+                            own
+                        }
+                    },
                     Some(_) => None,
                 };
                 ev.time = own.unwrap_or(start).saturating_add(m.saturating_mul(1000));
@@ -634,8 +689,8 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                 ev.boot = boot;
             }
         }
-        notes[i] = join(&notes[i], &how);
-    }
+        *note = join(note, &how);
+    });
 }
 
 fn short(boot: &str) -> &str {

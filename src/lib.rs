@@ -208,13 +208,13 @@ pub fn load_sources(
                 bytes: &s.src.bytes,
             })
             .collect();
-        let notes = clock::align(&mut inputs, &opts.clock);
+        let notes = pool.install(|| clock::align(&mut inputs, &opts.clock));
         drop(inputs);
         for (s, n) in sources.iter_mut().zip(notes) {
             s.clock_note = n;
         }
     }
-    hosts_from_folders(&mut sources);
+    pool.install(|| hosts_from_folders(&mut sources));
     timings.stages.push(("clock".into(), ms(t1)));
     let t2 = Instant::now();
     let tl = pool.install(|| Timeline::build(sources));
@@ -227,17 +227,25 @@ pub fn load_sources(
 /// `node1/jobs/pages-4711.log` belongs to `node1` when a journal says `_HOSTNAME=node1`.
 /// A folder name that is no known host is never used, so `jobs/` is not taken for a host.
 fn hosts_from_folders(sources: &mut [SourceData]) {
+    // Distinct host atoms per source first (a flag per atom, no string per event), in
+    // parallel, then their names.
     let mut known: Vec<String> = sources
-        .iter()
-        .flat_map(|s| {
-            s.parsed
-                .events
-                .iter()
-                .map(|e| e.host)
-                .filter(|h| !h.is_none())
-                .map(|h| s.parsed.atoms.get(h).to_string())
-                .collect::<std::collections::BTreeSet<_>>()
+        .par_iter()
+        .map(|s| {
+            let mut used = vec![false; s.parsed.atoms.len()];
+            for e in &s.parsed.events {
+                if let Some(u) = used.get_mut(e.host.0 as usize) {
+                    *u = true;
+                }
+            }
+            used.iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, u)| **u)
+                .map(|(a, _)| s.parsed.atoms.get(event::Atom(a as u32)).to_string())
+                .collect::<Vec<_>>()
         })
+        .flatten()
         .collect();
     known.sort();
     known.dedup();
