@@ -283,7 +283,7 @@ fn ms(t: Instant) -> f64 {
 /// The per-source figures (`sources[]` of the report, `gaplog formats --json`).
 pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
     tl.sources
-        .iter()
+        .par_iter()
         .map(|s| {
             let p = &s.parsed;
             // Distinct host atoms first (a source has a handful): a string per event
@@ -354,7 +354,9 @@ pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline
     // Compile the grammar first: an invalid --grammars folder fails before any input is read.
     let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
     let (tl, timings) = load(inputs, opts)?;
-    let a = analyze_timeline_with(&tl, timings, &catalog)?;
+    // The later stages use rayon too: inside a pool of the requested size, so that `-j1`
+    // means one thread all the way.
+    let a = pool(opts)?.install(|| analyze_timeline_with(&tl, timings, &catalog))?;
     Ok((a, tl))
 }
 
@@ -406,12 +408,9 @@ pub fn analyze_timeline_with(
 }
 
 fn stats(tl: &Timeline, sources: &[SourceSummary]) -> Stats {
-    let timed: Vec<i64> = tl
-        .order
-        .iter()
-        .filter(|r| tl.has_time(**r))
-        .map(|r| tl.event(*r).time)
-        .collect();
+    // Timed events are a prefix of the order (untimed ones sort last), in time order.
+    let n_timed = tl.order.partition_point(|r| tl.has_time(*r));
+    let timed = &tl.order[..n_timed];
     let mut per_source: Vec<analysis::SourceCount> = tl
         .sources
         .iter()
@@ -432,8 +431,8 @@ fn stats(tl: &Timeline, sources: &[SourceSummary]) -> Stats {
         signals: 0,
         unparsed: sources.iter().map(|s| s.unparsed).sum(),
         unclocked: (tl.order.len() - timed.len()) as u64,
-        start: timed.iter().min().map(|t| time::rfc3339(*t)),
-        end: timed.iter().max().map(|t| time::rfc3339(*t)),
+        start: timed.first().map(|r| time::rfc3339(tl.event(*r).time)),
+        end: timed.last().map(|r| time::rfc3339(tl.event(*r).time)),
         per_source,
     }
 }
