@@ -84,12 +84,15 @@ if [ "$BUILD" = 1 ]; then
 fi
 [ -x "$GAPLOG" ] || { note "$GAPLOG not built"; exit 1; }
 
-if [ ! -f "$CORPUS/.complete" ]; then
-    [ -x "$GEN" ] || { note "no corpus generator at $GEN (set GEN_CORPUS)"; exit 1; }
+[ -x "$GEN" ] || { note "no corpus generator at $GEN (set GEN_CORPUS)"; exit 1; }
+# A corpus is reused only when it was completed by this very generator (its checksum is
+# kept in .complete): a changed generator means other bytes.
+GEN_SUM=$(sha256sum "$GEN" | cut -d' ' -f1)
+if [ "$(cat "$CORPUS/.complete" 2>/dev/null)" != "$GEN_SUM" ]; then
     rm -rf "$CORPUS"
     note "generating a $SIZE corpus (seed $SEED) in $CORPUS"
     "$GEN" --size "$SIZE" --seed "$SEED" --out "$CORPUS"
-    touch "$CORPUS/.complete"
+    echo "$GEN_SUM" >"$CORPUS/.complete"
 fi
 mapfile -t FILES < <(find "$CORPUS" -type f ! -name '.*' ! -name MANIFEST.json | sort)
 [ ${#FILES[@]} -gt 0 ] || { note "empty corpus $CORPUS"; exit 1; }
