@@ -147,7 +147,9 @@ ROWS+=("gaplog (default threads)|$ALL_BYTES|$(q "$GAPLOG") analyze --format json
 MINER_NOTE=
 if "$GAPLOG" --help 2>/dev/null | grep -qE '^\s+templates\b'; then
     LINES_TXT=$WORK/messages.txt
-    jq -r .MESSAGE "${JSON[@]}" >"$LINES_TXT"
+    # String messages only: jq prints a byte-array MESSAGE (ANSI-coloured output) as one
+    # number per line, which is no log text to mine.
+    jq -r '.MESSAGE | strings' "${JSON[@]}" >"$LINES_TXT"
     cat >"$WORK/drain3.py" <<'PY'
 import sys
 from drain3 import TemplateMiner
