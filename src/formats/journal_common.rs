@@ -116,33 +116,61 @@ pub enum Key {
 /// Number of [`Key`]s.
 const KEYS: usize = Key::NullMessage as usize + 1;
 
+/// Little-endian word of the eight bytes of `b` at `at`.
+#[inline(always)]
+fn w8(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// `name == lit` for a `name` of `lit`'s length, in word loads (the literal's words are
+/// constants once inlined): no memcmp call for every field of every entry.
+#[inline(always)]
+fn same(name: &[u8], lit: &[u8]) -> bool {
+    let n = lit.len();
+    debug_assert_eq!(name.len(), n);
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if w8(name, i) != w8(lit, i) {
+                return false;
+            }
+            i += 8;
+        }
+        w8(name, n - 8) == w8(lit, n - 8)
+    } else if n >= 4 {
+        let w4 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4"));
+        w4(name, 0) == w4(lit, 0) && w4(name, n - 4) == w4(lit, n - 4)
+    } else {
+        name == lit
+    }
+}
+
 impl Key {
     /// The key of journal field `name`, if the event uses it.
     #[inline]
     pub fn of(name: &[u8]) -> Option<Key> {
-        // A match on the bytes compiles to a length switch and one comparison: this runs
-        // for every field of every entry.
-        Some(match name {
-            b"MESSAGE" => Key::Message,
-            b"__CURSOR" => Key::Cursor,
-            b"__REALTIME_TIMESTAMP" => Key::Realtime,
-            b"__MONOTONIC_TIMESTAMP" => Key::Monotonic,
-            b"_SOURCE_REALTIME_TIMESTAMP" => Key::SourceRealtime,
-            b"_SOURCE_MONOTONIC_TIMESTAMP" => Key::SourceMonotonic,
-            b"_HOSTNAME" => Key::Hostname,
-            b"_BOOT_ID" => Key::BootId,
-            b"_PID" => Key::Pid,
-            b"SYSLOG_PID" => Key::SyslogPid,
-            b"PRIORITY" => Key::Priority,
-            b"SYSLOG_IDENTIFIER" => Key::SyslogIdentifier,
-            b"_COMM" => Key::Comm,
-            b"UNIT" => Key::Unit,
-            b"USER_UNIT" => Key::UserUnit,
-            b"_SYSTEMD_UNIT" => Key::SystemdUnit,
-            b"_TRANSPORT" => Key::Transport,
-            b"MESSAGE_ID" => Key::MessageId,
-            _ => return None,
-        })
+        // The length picks one to three candidates, compared in words: this runs for
+        // every field of every entry.
+        let k = |lit: &[u8], k: Key| same(name, lit).then_some(k);
+        match name.len() {
+            4 => k(b"_PID", Key::Pid).or_else(|| k(b"UNIT", Key::Unit)),
+            5 => k(b"_COMM", Key::Comm),
+            7 => k(b"MESSAGE", Key::Message),
+            8 => k(b"__CURSOR", Key::Cursor)
+                .or_else(|| k(b"_BOOT_ID", Key::BootId))
+                .or_else(|| k(b"PRIORITY", Key::Priority)),
+            9 => k(b"_HOSTNAME", Key::Hostname).or_else(|| k(b"USER_UNIT", Key::UserUnit)),
+            10 => k(b"SYSLOG_PID", Key::SyslogPid)
+                .or_else(|| k(b"_TRANSPORT", Key::Transport))
+                .or_else(|| k(b"MESSAGE_ID", Key::MessageId)),
+            13 => k(b"_SYSTEMD_UNIT", Key::SystemdUnit),
+            17 => k(b"SYSLOG_IDENTIFIER", Key::SyslogIdentifier),
+            20 => k(b"__REALTIME_TIMESTAMP", Key::Realtime),
+            21 => k(b"__MONOTONIC_TIMESTAMP", Key::Monotonic),
+            26 => k(b"_SOURCE_REALTIME_TIMESTAMP", Key::SourceRealtime),
+            27 => k(b"_SOURCE_MONOTONIC_TIMESTAMP", Key::SourceMonotonic),
+            _ => None,
+        }
     }
 }
 
@@ -170,7 +198,7 @@ impl<'a> Entry<'a> {
     }
     /// Records `v` for `k` unless `k` already has a value: a repeated field keeps its
     /// first value.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, k: Key, v: Value<'a>) {
         let bit = 1u32 << k as u32;
         if self.present & bit == 0 {
@@ -185,7 +213,7 @@ impl<'a> Entry<'a> {
         }
     }
     /// True when `k` has a value (without building it).
-    #[inline]
+    #[inline(always)]
     pub fn has(&self, k: Key) -> bool {
         self.present & (1u32 << k as u32) != 0
     }
@@ -643,6 +671,56 @@ mod tests {
         assert_eq!(sink.atoms.get(ident), "kernel");
         assert_eq!(ev.mono_us, Some(4_990_000));
         assert_eq!(ev.pid, None);
+    }
+
+    #[test]
+    fn key_of_takes_exactly_the_kept_names() {
+        let kept = [
+            ("MESSAGE", Key::Message),
+            ("__CURSOR", Key::Cursor),
+            ("__REALTIME_TIMESTAMP", Key::Realtime),
+            ("__MONOTONIC_TIMESTAMP", Key::Monotonic),
+            ("_SOURCE_REALTIME_TIMESTAMP", Key::SourceRealtime),
+            ("_SOURCE_MONOTONIC_TIMESTAMP", Key::SourceMonotonic),
+            ("_HOSTNAME", Key::Hostname),
+            ("_BOOT_ID", Key::BootId),
+            ("_PID", Key::Pid),
+            ("SYSLOG_PID", Key::SyslogPid),
+            ("PRIORITY", Key::Priority),
+            ("SYSLOG_IDENTIFIER", Key::SyslogIdentifier),
+            ("_COMM", Key::Comm),
+            ("UNIT", Key::Unit),
+            ("USER_UNIT", Key::UserUnit),
+            ("_SYSTEMD_UNIT", Key::SystemdUnit),
+            ("_TRANSPORT", Key::Transport),
+            ("MESSAGE_ID", Key::MessageId),
+        ];
+        for (n, k) in kept {
+            assert_eq!(Key::of(n.as_bytes()), Some(k), "{n}");
+            // one byte changed anywhere: not the field
+            for i in 0..n.len() {
+                let mut b = n.as_bytes().to_vec();
+                b[i] ^= 0x20;
+                assert_eq!(Key::of(&b), None, "{}", String::from_utf8_lossy(&b));
+            }
+        }
+        for n in [
+            "",
+            "M",
+            "MESSAGES",
+            "MESSAG",
+            "_PID_",
+            "__SEQNUM",
+            "_MACHINE_ID",
+            "_UID",
+            "__REALTIME_TIMESTAMQ",
+            "_SOURCE_REALTIME_TIMESTAMP_",
+            "SYSLOG_FACILITY",
+            "_SYSTEMD_SLICE",
+            "message",
+        ] {
+            assert_eq!(Key::of(n.as_bytes()), None, "{n}");
+        }
     }
 
     #[test]

@@ -66,28 +66,32 @@ impl Clean {
         no_escape: false,
     };
 
-    /// Scans `b` once: the byte minimum and the OR of all bytes, in 32-byte lanes the
-    /// compiler vectorises, and memchr for a backslash.
+    /// Scans `b` once: the byte minimum, the OR of all bytes and whether one is a
+    /// backslash, in 32-byte lanes the compiler vectorises.
     fn of(b: &[u8]) -> Clean {
         let mut min = [0xffu8; 32];
         let mut or = [0u8; 32];
+        let mut bs = [0u8; 32];
         let mut chunks = b.chunks_exact(32);
         for c in &mut chunks {
             for k in 0..32 {
                 min[k] = min[k].min(c[k]);
                 or[k] |= c[k];
+                bs[k] |= u8::from(c[k] == b'\\');
             }
         }
         let mut mn = min.iter().fold(0xff, |a, &x| a.min(x));
         let mut o = or.iter().fold(0, |a, &x| a | x);
+        let mut s = bs.iter().fold(0, |a, &x| a | x);
         for &c in chunks.remainder() {
             mn = mn.min(c);
             o |= c;
+            s |= u8::from(c == b'\\');
         }
         Clean {
             no_ctrl: mn >= 0x20,
             ascii: o < 0x80,
-            no_escape: memchr::memchr(b'\\', b).is_none(),
+            no_escape: s == 0,
         }
     }
 }
@@ -106,13 +110,52 @@ fn has_ctrl(s: &[u8]) -> bool {
     s.iter().fold(0xff, |a: u8, &c| a.min(c)) < 0x20
 }
 
+/// Eight copies of byte `c`.
+const fn splat(c: u8) -> u64 {
+    0x0101_0101_0101_0101 * c as u64
+}
+
+/// Bit 7 of each byte of `w` that is zero: the lowest set bit is exact (a borrow only
+/// reaches bytes above a zero byte), which is all a search needs.
+#[inline]
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(splat(1)) & !w & splat(0x80)
+}
+
+/// Offset of the first `"` (or, with `bs`, `\\`) in `b` from `s`. The strings of journal
+/// JSON are short: eight bytes at a time beat the set-up of a memchr call; memchr takes
+/// over for long ones.
+#[inline]
+fn find_quote(b: &[u8], s: usize, bs: bool) -> Option<usize> {
+    let mut i = s;
+    for _ in 0..6 {
+        let Some(w) = b.get(i..i + 8) else { break };
+        let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        let mut m = zero_bytes(w ^ splat(b'"'));
+        if bs {
+            m |= zero_bytes(w ^ splat(b'\\'));
+        }
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    let p = if bs {
+        memchr::memchr2(b'"', b'\\', rest)
+    } else {
+        memchr::memchr(b'"', rest)
+    };
+    p.map(|p| i + p)
+}
+
 /// The end of the string whose contents start at `s`: the offset of its closing quote
 /// and whether it has escapes. `None` where serde_json would fail: a control character,
 /// an unknown escape, a `\u` without four hex digits, no closing quote before the end.
 #[inline]
 fn str_end(b: &[u8], s: usize, clean: Clean) -> Option<(usize, bool)> {
     if clean.no_escape {
-        let e = s + memchr::memchr(b'"', b.get(s..)?)?;
+        let e = find_quote(b, s, false)?;
         if !clean.no_ctrl && has_ctrl(&b[s..e]) {
             return None;
         }
@@ -121,7 +164,7 @@ fn str_end(b: &[u8], s: usize, clean: Clean) -> Option<(usize, bool)> {
     let mut j = s;
     let mut esc = false;
     loop {
-        let e = j + memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        let e = find_quote(b, j, true)?;
         if b[e] == b'"' {
             if !clean.no_ctrl && has_ctrl(&b[s..e]) {
                 return None;
@@ -218,27 +261,28 @@ fn kept_string(b: &[u8], s: usize, clean: Clean) -> Option<(Value<'_>, usize)> {
     Some((Value::owned(out), e + 1))
 }
 
-/// A byte of a byte array at `i` (`0`..`255` written as serde_json reads an integer).
-#[inline]
+/// A byte of a byte array at `i` (`0`..`255` written as serde_json reads an integer;
+/// the caller saw a digit at `i`).
+#[inline(always)]
 fn byte_number(b: &[u8], i: usize) -> Option<(u8, usize)> {
-    let mut n = 0u32;
-    let mut j = i;
-    while let Some(&c) = b.get(j) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        n = n * 10 + u32::from(c - b'0');
-        j += 1;
-        if j - i > 3 {
+    let digit = |j: usize| b.get(j).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10);
+    let mut n = u32::from(digit(i)?);
+    let mut j = i + 1;
+    if let Some(d) = digit(j) {
+        // no leading zero
+        if n == 0 {
             return None;
         }
+        n = n * 10 + u32::from(d);
+        j += 1;
+        if let Some(d) = digit(j) {
+            n = n * 10 + u32::from(d);
+            j += 1;
+        }
     }
-    // No leading zero, no fraction nor exponent, at most 255: anything else is rare
+    // At most 255, no fourth digit, no fraction nor exponent: anything else is rare
     // enough to leave to serde_json.
-    if j == i || (b[i] == b'0' && j - i > 1) || n > 255 {
-        return None;
-    }
-    if matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
+    if n > 255 || matches!(b.get(j), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
         return None;
     }
     Some((n as u8, j))
@@ -255,7 +299,13 @@ fn kept_value(b: &[u8], i: usize, clean: Clean, depth: u8) -> Option<(Option<Val
         }
         b'n' if b.get(i..i + 4) == Some(b"null") => Some((None, i + 4)),
         b'[' if depth < 2 => {
-            let mut bytes = Vec::new();
+            // A byte array needs at least two characters a byte: one allocation.
+            let cap = if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                memchr::memchr(b']', &b[i..]).unwrap_or(0) / 2
+            } else {
+                0
+            };
+            let mut bytes = Vec::with_capacity(cap);
             let mut first: Option<Value<'_>> = None;
             let mut all_bytes = true;
             let mut j = ws(b, i + 1);
@@ -264,8 +314,15 @@ fn kept_value(b: &[u8], i: usize, clean: Clean, depth: u8) -> Option<(Option<Val
             }
             loop {
                 if b.get(j)?.is_ascii_digit() {
-                    let (n, e) = byte_number(b, j)?;
+                    // The bytes of a byte array, as journalctl writes them (`27,91,48`):
+                    // a tight loop; anything else goes the general way.
+                    let (n, mut e) = byte_number(b, j)?;
                     bytes.push(n);
+                    while b.get(e) == Some(&b',') && b.get(e + 1).is_some_and(u8::is_ascii_digit) {
+                        let (n, next) = byte_number(b, e + 1)?;
+                        bytes.push(n);
+                        e = next;
+                    }
                     j = e;
                 } else {
                     let (v, e) = kept_value(b, j, clean, depth + 1)?;
@@ -349,6 +406,20 @@ fn skip_value(b: &[u8], i: usize, clean: Clean, depth: u8) -> Option<usize> {
     }
 }
 
+/// Decodes the value of kept field `k` at `i` into `entry` (the general path: escapes,
+/// null, arrays); returns the offset after it.
+#[inline(never)]
+fn kept<'a>(b: &'a [u8], i: usize, clean: Clean, k: Key, entry: &mut Entry<'a>) -> Option<usize> {
+    let (v, e) = kept_value(b, i, clean, 0)?;
+    match v {
+        Some(v) => entry.add(k, v),
+        // journalctl writes null for a field of 4096 bytes or more (no --all)
+        None if k == Key::Message => entry.add(Key::NullMessage, Value::owned(Vec::new())),
+        None => {}
+    }
+    Some(e)
+}
+
 /// The hand-written decoder: one pass over the object at `at`, reading no further than
 /// `limit`, the values of the fields the event uses into `entry` (see [`Key`]), every
 /// other value checked and skipped without decoding. Returns the offset after the object,
@@ -387,18 +458,31 @@ fn decode_fast<'a>(
         }
         i = ws(b, i + 1);
         i = match Key::of(key) {
-            Some(k) => {
-                let (v, e) = kept_value(b, i, clean, 0)?;
-                match v {
-                    Some(v) => entry.add(k, v),
-                    // journalctl writes null for a field of 4096 bytes or more (no --all)
-                    None if k == Key::Message => {
-                        entry.add(Key::NullMessage, Value::owned(Vec::new()))
+            // A string without escapes (nearly every kept value): a span, written straight
+            // into the entry (a value returned through the general path is copied twice).
+            Some(k) if b.get(i) == Some(&b'"') => {
+                let (e, esc) = str_end(b, i + 1, clean)?;
+                if esc {
+                    kept(b, i, clean, k, entry)?
+                } else {
+                    let raw = &b[i + 1..e];
+                    // serde_json hands a kept string over as `str`: it must be UTF-8.
+                    if !clean.ascii && std::str::from_utf8(raw).is_err() {
+                        return None;
                     }
-                    None => {}
+                    if !entry.has(k) {
+                        entry.add(
+                            k,
+                            Value {
+                                bytes: Cow::Borrowed(raw),
+                                at: Some(i + 1),
+                            },
+                        );
+                    }
+                    e + 1
                 }
-                e
             }
+            Some(k) => kept(b, i, clean, k, entry)?,
             None => skip_value(b, i, clean, 0)?,
         };
         i = ws(b, i);
