@@ -260,7 +260,7 @@ const NAMES: [&str; 5] = [
     "message_id",
 ];
 
-/// Index of a name in [`NAMES`].
+/// A field name journal events get (see [`AtomCache::name`]).
 #[derive(Clone, Copy, Debug)]
 pub enum Name {
     /// `identifier`.

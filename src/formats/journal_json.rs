@@ -6,8 +6,10 @@
 //! Every value is a string (numbers too), `null` (a field of 4096 bytes or more without
 //! `--all`), an array of byte values (non-printable data: every ANSI-coloured message), or
 //! an array of those for a repeated field (its first usable value is taken). Only the
-//! fields the event needs are decoded (serde visitors skip the rest without allocating);
-//! strings without escapes stay spans of the source. The field mapping is the export's
+//! fields the event needs are decoded, by a hand-written single pass over the object
+//! (`decode_fast`; the other values are checked and skipped); strings without escapes
+//! stay spans of the source. What that pass is not sure of goes to serde_json, which
+//! decides (and names the error) exactly as before. The field mapping is the export's
 //! ([`super::journal_common`]). An object's first line is parsed, its other lines (and the
 //! blank lines of json-sse) are continuation; a line that does not hold a whole object is
 //! unparsed, with an issue naming the JSON error.
