@@ -17,7 +17,7 @@
 //! the previous event, so the three journal formats behave the same.
 
 use super::{FORMATS, Format, Sink};
-use crate::event::{Atom, ClockMethod, Event, Severity, Text};
+use crate::event::{Atom, Atoms, ClockMethod, Event, Severity, Text};
 use std::borrow::Cow;
 
 /// One field value of a decoded entry.
@@ -28,6 +28,15 @@ pub struct Value<'a> {
     /// Byte offset in the source when `bytes` are the source bytes as written (then the
     /// value can be kept as a span).
     pub at: Option<usize>,
+}
+
+impl Default for Value<'_> {
+    fn default() -> Self {
+        Value {
+            bytes: Cow::Borrowed(&[]),
+            at: None,
+        }
+    }
 }
 
 impl<'a> Value<'a> {
@@ -58,11 +67,121 @@ impl<'a> Value<'a> {
     }
 }
 
-/// A decoded journal entry: its fields in the order they were read, and where it lies.
+/// The journal fields an event is built from: every other field of an entry is skipped
+/// by the decoders (its value is never read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Key {
+    /// `MESSAGE`.
+    Message,
+    /// `__CURSOR`.
+    Cursor,
+    /// `__REALTIME_TIMESTAMP`.
+    Realtime,
+    /// `__MONOTONIC_TIMESTAMP`.
+    Monotonic,
+    /// `_SOURCE_REALTIME_TIMESTAMP`.
+    SourceRealtime,
+    /// `_SOURCE_MONOTONIC_TIMESTAMP`.
+    SourceMonotonic,
+    /// `_HOSTNAME`.
+    Hostname,
+    /// `_BOOT_ID`.
+    BootId,
+    /// `_PID`.
+    Pid,
+    /// `SYSLOG_PID`.
+    SyslogPid,
+    /// `PRIORITY`.
+    Priority,
+    /// `SYSLOG_IDENTIFIER`.
+    SyslogIdentifier,
+    /// `_COMM`.
+    Comm,
+    /// `UNIT`.
+    Unit,
+    /// `USER_UNIT`.
+    UserUnit,
+    /// `_SYSTEMD_UNIT`.
+    SystemdUnit,
+    /// `_TRANSPORT`.
+    Transport,
+    /// `MESSAGE_ID`.
+    MessageId,
+    /// Not a journal field: set by the JSON decoder when `MESSAGE` is `null` (journalctl
+    /// drops fields of 4096 bytes or more without `--all`).
+    NullMessage,
+}
+
+/// Number of [`Key`]s.
+const KEYS: usize = Key::NullMessage as usize + 1;
+
+/// Little-endian word of the eight bytes of `b` at `at`.
+#[inline(always)]
+fn w8(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// `name == lit` for a `name` of `lit`'s length, in word loads (the literal's words are
+/// constants once inlined): no memcmp call for every field of every entry.
+#[inline(always)]
+fn same(name: &[u8], lit: &[u8]) -> bool {
+    let n = lit.len();
+    debug_assert_eq!(name.len(), n);
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if w8(name, i) != w8(lit, i) {
+                return false;
+            }
+            i += 8;
+        }
+        w8(name, n - 8) == w8(lit, n - 8)
+    } else if n >= 4 {
+        let w4 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4"));
+        w4(name, 0) == w4(lit, 0) && w4(name, n - 4) == w4(lit, n - 4)
+    } else {
+        name == lit
+    }
+}
+
+impl Key {
+    /// The key of journal field `name`, if the event uses it.
+    #[inline]
+    pub fn of(name: &[u8]) -> Option<Key> {
+        // The length picks one to three candidates, compared in words: this runs for
+        // every field of every entry.
+        let k = |lit: &[u8], k: Key| same(name, lit).then_some(k);
+        match name.len() {
+            4 => k(b"_PID", Key::Pid).or_else(|| k(b"UNIT", Key::Unit)),
+            5 => k(b"_COMM", Key::Comm),
+            7 => k(b"MESSAGE", Key::Message),
+            8 => k(b"__CURSOR", Key::Cursor)
+                .or_else(|| k(b"_BOOT_ID", Key::BootId))
+                .or_else(|| k(b"PRIORITY", Key::Priority)),
+            9 => k(b"_HOSTNAME", Key::Hostname).or_else(|| k(b"USER_UNIT", Key::UserUnit)),
+            10 => k(b"SYSLOG_PID", Key::SyslogPid)
+                .or_else(|| k(b"_TRANSPORT", Key::Transport))
+                .or_else(|| k(b"MESSAGE_ID", Key::MessageId)),
+            13 => k(b"_SYSTEMD_UNIT", Key::SystemdUnit),
+            17 => k(b"SYSLOG_IDENTIFIER", Key::SyslogIdentifier),
+            20 => k(b"__REALTIME_TIMESTAMP", Key::Realtime),
+            21 => k(b"__MONOTONIC_TIMESTAMP", Key::Monotonic),
+            26 => k(b"_SOURCE_REALTIME_TIMESTAMP", Key::SourceRealtime),
+            27 => k(b"_SOURCE_MONOTONIC_TIMESTAMP", Key::SourceMonotonic),
+            _ => None,
+        }
+    }
+}
+
+/// A decoded journal entry: the first value of each [`Key`], and where it lies. One entry
+/// is reused for every record of a source ([`Entry::clear`]): no allocation per record.
 #[derive(Debug, Default)]
 pub struct Entry<'a> {
-    /// Fields (name, value); a repeated field keeps its first value first.
-    pub fields: Vec<(&'a [u8], Value<'a>)>,
+    /// Values by key; only those whose bit is set in `present` are meaningful.
+    vals: [Value<'a>; KEYS],
+    /// Bit `k` set when key `k` has a value.
+    present: u32,
     /// First physical line.
     pub line: u32,
     /// Last physical line (separator included).
@@ -72,28 +191,126 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    /// The first value of field `name`.
-    pub fn get(&self, name: &str) -> Option<&Value<'a>> {
-        self.fields
-            .iter()
-            .find(|(n, _)| *n == name.as_bytes())
-            .map(|(_, v)| v)
+    /// Forgets every value (the position fields are left to the caller).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.present = 0;
     }
-    fn num(&self, name: &str) -> Option<u64> {
-        self.get(name)
+    /// Records `v` for `k` unless `k` already has a value: a repeated field keeps its
+    /// first value.
+    #[inline(always)]
+    pub fn add(&mut self, k: Key, v: Value<'a>) {
+        let bit = 1u32 << k as u32;
+        if self.present & bit == 0 {
+            self.present |= bit;
+            self.vals[k as usize] = v;
+        }
+    }
+    /// Records field `name` (skipped unless the event uses it, see [`Key::of`]).
+    pub fn add_named(&mut self, name: &[u8], v: Value<'a>) {
+        if let Some(k) = Key::of(name) {
+            self.add(k, v);
+        }
+    }
+    /// True when `k` has a value (without building it).
+    #[inline(always)]
+    pub fn has(&self, k: Key) -> bool {
+        self.present & (1u32 << k as u32) != 0
+    }
+    /// The first value of `k`.
+    #[inline]
+    pub fn get(&self, k: Key) -> Option<&Value<'a>> {
+        self.has(k).then(|| &self.vals[k as usize])
+    }
+    fn num(&self, k: Key) -> Option<u64> {
+        self.get(k)
             .and_then(|v| crate::text::parse_u64(crate::lines::trim(&v.bytes)))
     }
     /// True when the entry has something to show: a message or a timestamp.
     pub fn is_record(&self) -> bool {
-        self.get("MESSAGE").is_some()
-            || self.get("__REALTIME_TIMESTAMP").is_some()
-            || self.get("__CURSOR").is_some()
+        self.has(Key::Message) || self.has(Key::Realtime) || self.has(Key::Cursor)
+    }
+}
+
+/// A small cache in front of a sink's [`Atoms`] for the strings that repeat from record to
+/// record (host, boot id, identifier, unit, field names): a hit costs one comparison with
+/// the interned string instead of a hash and a table probe. The atoms (and so their
+/// numbering) are exactly those [`Atoms::intern_bytes`] gives. Use one cache per sink.
+#[derive(Debug)]
+pub struct AtomCache {
+    slots: [Atom; 64],
+    names: [Atom; NAMES.len()],
+}
+
+impl Default for AtomCache {
+    fn default() -> Self {
+        AtomCache {
+            slots: [Atom::NONE; 64],
+            names: [Atom::NONE; NAMES.len()],
+        }
+    }
+}
+
+/// The field names events get, interned on first use (see [`AtomCache::name`]).
+const NAMES: [&str; 5] = [
+    "identifier",
+    "systemd_unit",
+    "unit",
+    "transport",
+    "message_id",
+];
+
+/// A field name journal events get (see [`AtomCache::name`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Name {
+    /// `identifier`.
+    Identifier = 0,
+    /// `systemd_unit`.
+    SystemdUnit = 1,
+    /// `unit`.
+    Unit = 2,
+    /// `transport`.
+    Transport = 3,
+    /// `message_id`.
+    MessageId = 4,
+}
+
+impl AtomCache {
+    /// `atoms.intern_bytes(b)`, through the cache.
+    #[inline]
+    pub fn intern(&mut self, atoms: &mut Atoms, b: &[u8]) -> Atom {
+        let Some(&last) = b.last() else {
+            return Atom::NONE;
+        };
+        let h = (b.len() as u32)
+            .wrapping_mul(0x9e37_79b9)
+            .wrapping_add(u32::from(b[0]) << 8 | u32::from(last) | u32::from(b[b.len() / 2]) << 16)
+            .wrapping_mul(0x85eb_ca6b);
+        let slot = (h >> 26) as usize;
+        let a = self.slots[slot];
+        if !a.is_none() && atoms.get(a).as_bytes() == b {
+            return a;
+        }
+        let a = atoms.intern_bytes(b);
+        self.slots[slot] = a;
+        a
+    }
+    /// The atom of field name `n`, interned at its first use (as `atoms.intern` would).
+    #[inline]
+    pub fn name(&mut self, atoms: &mut Atoms, n: Name) -> Atom {
+        let a = self.names[n as usize];
+        if !a.is_none() {
+            return a;
+        }
+        let a = atoms.intern(NAMES[n as usize]);
+        self.names[n as usize] = a;
+        a
     }
 }
 
 /// Builds the event of a decoded entry (without embedded-format refinement) and returns
-/// it with the identifier it was written by.
-pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>) -> (Event, Atom) {
+/// it with the identifier it was written by. `cache` is the sink's [`AtomCache`].
+pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>, cache: &mut AtomCache) -> (Event, Atom) {
     let mut ev = Event {
         line: entry.line,
         end_line: entry.line.max(entry.end_line),
@@ -101,50 +318,51 @@ pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>) -> (Event, Atom) {
         ..Event::default()
     };
     let rt = entry
-        .num("_SOURCE_REALTIME_TIMESTAMP")
+        .num(Key::SourceRealtime)
         .filter(|&t| t > 0)
-        .or_else(|| entry.num("__REALTIME_TIMESTAMP"));
+        .or_else(|| entry.num(Key::Realtime));
     if let Some(t) = rt.and_then(|t| i64::try_from(t).ok()?.checked_mul(1000)) {
         ev.time = t;
         ev.clock = ClockMethod::Exact;
     }
     let kernel = entry
-        .get("_TRANSPORT")
+        .get(Key::Transport)
         .is_some_and(|v| &*v.bytes == b"kernel");
     let mono = if kernel {
         entry
-            .num("_SOURCE_MONOTONIC_TIMESTAMP")
-            .or_else(|| entry.num("__MONOTONIC_TIMESTAMP"))
+            .num(Key::SourceMonotonic)
+            .or_else(|| entry.num(Key::Monotonic))
     } else {
-        entry.num("__MONOTONIC_TIMESTAMP")
+        entry.num(Key::Monotonic)
     };
     ev.mono_us = mono.and_then(|m| i64::try_from(m).ok());
-    if let Some(h) = entry.get("_HOSTNAME") {
-        ev.host = sink.atoms.intern_bytes(&h.bytes);
+    let atoms = &mut sink.atoms;
+    if let Some(h) = entry.get(Key::Hostname) {
+        ev.host = cache.intern(atoms, &h.bytes);
     }
-    if let Some(b) = entry.get("_BOOT_ID") {
-        ev.boot = sink.atoms.intern_bytes(crate::lines::trim(&b.bytes));
+    if let Some(b) = entry.get(Key::BootId) {
+        ev.boot = cache.intern(atoms, crate::lines::trim(&b.bytes));
     }
     ev.pid = entry
-        .num("_PID")
-        .or_else(|| entry.num("SYSLOG_PID"))
+        .num(Key::Pid)
+        .or_else(|| entry.num(Key::SyslogPid))
         .and_then(|p| u32::try_from(p).ok());
     ev.severity = entry
-        .num("PRIORITY")
+        .num(Key::Priority)
         .filter(|&p| p <= 7)
         .map_or(Severity::Unknown, |p| Severity::from_syslog(p as u8));
     let ident_v = entry
-        .get("SYSLOG_IDENTIFIER")
-        .or_else(|| entry.get("_COMM"));
+        .get(Key::SyslogIdentifier)
+        .or_else(|| entry.get(Key::Comm));
     let ident = match ident_v {
-        Some(v) => sink.atoms.intern_bytes(&v.bytes),
-        None if kernel => sink.atoms.intern("kernel"),
+        Some(v) => cache.intern(atoms, &v.bytes),
+        None if kernel => cache.intern(atoms, b"kernel"),
         None => Atom::NONE,
     };
-    let about = entry.get("UNIT").or_else(|| entry.get("USER_UNIT"));
-    let sd_unit = entry.get("_SYSTEMD_UNIT");
+    let about = entry.get(Key::Unit).or_else(|| entry.get(Key::UserUnit));
+    let sd_unit = entry.get(Key::SystemdUnit);
     ev.unit = if kernel {
-        sink.atoms.intern("kernel")
+        cache.intern(atoms, b"kernel")
     } else if ev.pid == Some(1)
         || (about.is_some() && ident_v.is_some_and(|v| *v.bytes == *b"systemd"))
     {
@@ -153,31 +371,35 @@ pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>) -> (Event, Atom) {
         ident
     } else {
         match sd_unit {
-            Some(u) => sink.atoms.intern_bytes(&u.bytes),
+            Some(u) => cache.intern(atoms, &u.bytes),
             None => ident,
         }
     };
-    let mut field = |name: &str, v: Option<&Value<'_>>, ev: &mut Event| {
-        if let Some(v) = v {
-            let a = sink.atoms.intern(name);
-            ev.fields.push((a, v.text()));
-        }
-    };
+    let transport = entry.get(Key::Transport);
+    let message_id = entry.get(Key::MessageId);
     // Exactly the fields pushed below: a growing Vec would reserve four (128 bytes per
     // event where one to three are used).
     ev.fields.reserve_exact(
         usize::from(ident_v.is_some())
             + usize::from(!kernel && sd_unit.is_some())
-            + usize::from(about.is_some()),
+            + usize::from(about.is_some())
+            + usize::from(transport.is_some())
+            + usize::from(message_id.is_some()),
     );
-    field("identifier", ident_v, &mut ev);
+    let mut field = |name: Name, v: Option<&Value<'_>>, ev: &mut Event| {
+        if let Some(v) = v {
+            let a = cache.name(atoms, name);
+            ev.fields.push((a, v.text()));
+        }
+    };
+    field(Name::Identifier, ident_v, &mut ev);
     if !kernel {
-        field("systemd_unit", sd_unit, &mut ev);
+        field(Name::SystemdUnit, sd_unit, &mut ev);
     }
-    field("unit", about, &mut ev);
-    field("transport", entry.get("_TRANSPORT"), &mut ev);
-    field("message_id", entry.get("MESSAGE_ID"), &mut ev);
-    if let Some(m) = entry.get("MESSAGE") {
+    field(Name::Unit, about, &mut ev);
+    field(Name::Transport, transport, &mut ev);
+    field(Name::MessageId, message_id, &mut ev);
+    if let Some(m) = entry.get(Key::Message) {
         ev.message = m.text();
     }
     strip_link_glyph(&mut ev);
@@ -374,15 +596,16 @@ mod tests {
 
     fn entry<'a>(src: &'a [u8], fields: &[(&'a str, &'a str)]) -> Entry<'a> {
         let _ = src;
-        Entry {
-            fields: fields
-                .iter()
-                .map(|(n, v)| (n.as_bytes(), Value::owned(v.as_bytes().to_vec())))
-                .collect(),
+        let mut e = Entry {
             line: 1,
             end_line: 3,
             offset: 0,
+            ..Entry::default()
+        };
+        for (n, v) in fields {
+            e.add_named(n.as_bytes(), Value::owned(v.as_bytes().to_vec()));
         }
+        e
     }
 
     #[test]
@@ -401,7 +624,7 @@ mod tests {
                 ("MESSAGE", "atticd.service: Failed with result 'oom-kill'."),
             ],
         );
-        let (ev, ident) = entry_event(&e, &mut sink);
+        let (ev, ident) = entry_event(&e, &mut sink, &mut AtomCache::default());
         assert_eq!(sink.atoms.get(ev.unit), "systemd");
         assert_eq!(sink.atoms.get(ident), "systemd");
         assert_eq!(
@@ -428,7 +651,7 @@ mod tests {
                 ("_SYSTEMD_UNIT", "atticd.service"),
             ],
         );
-        let (ev, _) = entry_event(&e, &mut sink);
+        let (ev, _) = entry_event(&e, &mut sink, &mut AtomCache::default());
         assert_eq!(sink.atoms.get(ev.unit), "atticd.service");
         assert_eq!(ev.time, 1_774_346_399_999_000_000);
         assert_eq!(ev.mono_us, Some(99));
@@ -443,11 +666,61 @@ mod tests {
                 ("SYSLOG_PID", "x"),
             ],
         );
-        let (ev, ident) = entry_event(&k, &mut sink);
+        let (ev, ident) = entry_event(&k, &mut sink, &mut AtomCache::default());
         assert_eq!(sink.atoms.get(ev.unit), "kernel");
         assert_eq!(sink.atoms.get(ident), "kernel");
         assert_eq!(ev.mono_us, Some(4_990_000));
         assert_eq!(ev.pid, None);
+    }
+
+    #[test]
+    fn key_of_takes_exactly_the_kept_names() {
+        let kept = [
+            ("MESSAGE", Key::Message),
+            ("__CURSOR", Key::Cursor),
+            ("__REALTIME_TIMESTAMP", Key::Realtime),
+            ("__MONOTONIC_TIMESTAMP", Key::Monotonic),
+            ("_SOURCE_REALTIME_TIMESTAMP", Key::SourceRealtime),
+            ("_SOURCE_MONOTONIC_TIMESTAMP", Key::SourceMonotonic),
+            ("_HOSTNAME", Key::Hostname),
+            ("_BOOT_ID", Key::BootId),
+            ("_PID", Key::Pid),
+            ("SYSLOG_PID", Key::SyslogPid),
+            ("PRIORITY", Key::Priority),
+            ("SYSLOG_IDENTIFIER", Key::SyslogIdentifier),
+            ("_COMM", Key::Comm),
+            ("UNIT", Key::Unit),
+            ("USER_UNIT", Key::UserUnit),
+            ("_SYSTEMD_UNIT", Key::SystemdUnit),
+            ("_TRANSPORT", Key::Transport),
+            ("MESSAGE_ID", Key::MessageId),
+        ];
+        for (n, k) in kept {
+            assert_eq!(Key::of(n.as_bytes()), Some(k), "{n}");
+            // one byte changed anywhere: not the field
+            for i in 0..n.len() {
+                let mut b = n.as_bytes().to_vec();
+                b[i] ^= 0x20;
+                assert_eq!(Key::of(&b), None, "{}", String::from_utf8_lossy(&b));
+            }
+        }
+        for n in [
+            "",
+            "M",
+            "MESSAGES",
+            "MESSAG",
+            "_PID_",
+            "__SEQNUM",
+            "_MACHINE_ID",
+            "_UID",
+            "__REALTIME_TIMESTAMQ",
+            "_SOURCE_REALTIME_TIMESTAMP_",
+            "SYSLOG_FACILITY",
+            "_SYSTEMD_SLICE",
+            "message",
+        ] {
+            assert_eq!(Key::of(n.as_bytes()), None, "{n}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! A truncated entry (cut inside a binary field) is an issue at its file:line:byte and its
 //! lines are counted unparsed.
 
-use super::journal_common::{Embedded, Entry, Value, entry_event};
+use super::journal_common::{AtomCache, Embedded, Entry, Key, Value, entry_event};
 use super::{Format, Sink, line_start_where};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
@@ -18,13 +18,25 @@ use crate::lines::{Lines, Terminator};
 /// `journalctl -o export`.
 pub struct JournalExport;
 
+/// Bytes of a journal field name: `A-Z`, `0-9`, `_`.
+const NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
 /// True for a journal field name: `[A-Z0-9_]+`, not starting with a digit.
 pub fn valid_name(n: &[u8]) -> bool {
+    // A table lookup a byte: this runs on every line of an export stream.
     !n.is_empty()
         && n.len() <= 64
         && !n[0].is_ascii_digit()
-        && n.iter()
-            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        && n.iter().all(|&c| NAME_BYTE[usize::from(c)])
 }
 
 /// Largest binary field value believed (journald's own limit on an entry is 768 MiB).
@@ -150,6 +162,9 @@ impl Format for JournalExport {
         }
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
+        let mut cache = AtomCache::default();
+        // One entry reused for every record: no allocation per record.
+        let mut entry = Entry::default();
         let mut pos = sink.range.start;
         let mut no = sink.first_line;
         let range_end = sink.range.end;
@@ -170,11 +185,10 @@ impl Format for JournalExport {
                 no += 1;
                 continue;
             }
-            let mut entry = Entry {
-                line: no,
-                offset: pos,
-                ..Entry::default()
-            };
+            entry.clear();
+            entry.line = no;
+            entry.end_line = 0;
+            entry.offset = pos;
             let mut junk: Vec<(u32, usize, usize)> = Vec::new();
             let mut truncated: Option<String> = None;
             let mut cur = pos;
@@ -190,7 +204,7 @@ impl Format for JournalExport {
                         break;
                     }
                     Field::Text(name, s, e) => {
-                        entry.fields.push((name, Value::span(bytes, s, e)));
+                        entry.add_named(name, Value::span(bytes, s, e));
                         cur = nl + 1;
                         cur_no += 1;
                     }
@@ -213,8 +227,13 @@ impl Format for JournalExport {
                         let end = data + len as usize;
                         let value = &bytes[data..end];
                         // Binary values are kept decoded (they are rarely clean spans: they
-                        // hold newlines or escapes).
-                        entry.fields.push((name, Value::owned(value.to_vec())));
+                        // hold newlines or escapes); only the first of a field the event
+                        // uses is copied.
+                        if let Some(k) = Key::of(name)
+                            && !entry.has(k)
+                        {
+                            entry.add(k, Value::owned(value.to_vec()));
+                        }
                         cur_no += newlines(&bytes[cur..end]);
                         cur = end;
                         // the field's own terminator
@@ -250,7 +269,7 @@ impl Format for JournalExport {
                     sink.issue(*jno, *s, "not a journal export field");
                 }
                 entry.end_line = last;
-                let (mut ev, ident) = entry_event(&entry, sink);
+                let (mut ev, ident) = entry_event(&entry, sink, &mut cache);
                 ev.end_line = last;
                 emb.emit(sink, ev, ident);
                 // Junk lines inside the entry (never its first line) were counted as

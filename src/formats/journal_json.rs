@@ -6,46 +6,24 @@
 //! Every value is a string (numbers too), `null` (a field of 4096 bytes or more without
 //! `--all`), an array of byte values (non-printable data: every ANSI-coloured message), or
 //! an array of those for a repeated field (its first usable value is taken). Only the
-//! fields the event needs are decoded (serde visitors skip the rest without allocating);
-//! strings without escapes stay spans of the source. The field mapping is the export's
+//! fields the event needs are decoded, by a hand-written single pass over the object
+//! (`decode_fast`; the other values are checked and skipped); strings without escapes
+//! stay spans of the source. What that pass is not sure of goes to serde_json, which
+//! decides (and names the error) exactly as before. The field mapping is the export's
 //! ([`super::journal_common`]). An object's first line is parsed, its other lines (and the
 //! blank lines of json-sse) are continuation; a line that does not hold a whole object is
 //! unparsed, with an issue naming the JSON error.
 
-use super::journal_common::{Embedded, Entry, Value, entry_event};
+use super::journal_common::{AtomCache, Embedded, Entry, Key, Value, entry_event};
 use super::{Format, Sink, line_start_where};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::fmt;
 
 /// `journalctl -o json|json-pretty|json-seq|json-sse`.
 pub struct JournalJson;
-
-/// The fields decoded; every other key is skipped.
-const KEPT: &[&str] = &[
-    "MESSAGE",
-    "__CURSOR",
-    "__REALTIME_TIMESTAMP",
-    "__MONOTONIC_TIMESTAMP",
-    "_SOURCE_REALTIME_TIMESTAMP",
-    "_SOURCE_MONOTONIC_TIMESTAMP",
-    "_HOSTNAME",
-    "_BOOT_ID",
-    "_PID",
-    "SYSLOG_PID",
-    "PRIORITY",
-    "SYSLOG_IDENTIFIER",
-    "_COMM",
-    "UNIT",
-    "USER_UNIT",
-    "_SYSTEMD_UNIT",
-    "_TRANSPORT",
-    "MESSAGE_ID",
-];
-
-/// Pseudo-field recorded when MESSAGE is `null`.
-const NULL_MESSAGE: &str = "MESSAGE=null";
 
 /// Strips the framing of one line: RS (json-seq) or `data: ` (json-sse). Returns the
 /// offset of the object's `{` in the line, if the line starts one.
@@ -64,116 +42,492 @@ fn object_start(line: &[u8]) -> Option<usize> {
     (line.get(i) == Some(&b'{')).then_some(i)
 }
 
-/// The kept fields of an object, in order.
-type Fields<'a> = Vec<(&'static [u8], Value<'a>)>;
+/// Key of the once-per-source issue about a `null` MESSAGE.
+const NULL_MESSAGE: &str = "MESSAGE=null";
 
-/// The kept field named `key`, if it is one.
-fn kept(key: &[u8]) -> Option<&'static str> {
-    // A match on the bytes compiles to a length switch and one comparison: this runs for
-    // every key of every entry.
-    let k = match key {
-        b"MESSAGE" => "MESSAGE",
-        b"__CURSOR" => "__CURSOR",
-        b"__REALTIME_TIMESTAMP" => "__REALTIME_TIMESTAMP",
-        b"__MONOTONIC_TIMESTAMP" => "__MONOTONIC_TIMESTAMP",
-        b"_SOURCE_REALTIME_TIMESTAMP" => "_SOURCE_REALTIME_TIMESTAMP",
-        b"_SOURCE_MONOTONIC_TIMESTAMP" => "_SOURCE_MONOTONIC_TIMESTAMP",
-        b"_HOSTNAME" => "_HOSTNAME",
-        b"_BOOT_ID" => "_BOOT_ID",
-        b"_PID" => "_PID",
-        b"SYSLOG_PID" => "SYSLOG_PID",
-        b"PRIORITY" => "PRIORITY",
-        b"SYSLOG_IDENTIFIER" => "SYSLOG_IDENTIFIER",
-        b"_COMM" => "_COMM",
-        b"UNIT" => "UNIT",
-        b"USER_UNIT" => "USER_UNIT",
-        b"_SYSTEMD_UNIT" => "_SYSTEMD_UNIT",
-        b"_TRANSPORT" => "_TRANSPORT",
-        b"MESSAGE_ID" => "MESSAGE_ID",
-        _ => return None,
-    };
-    debug_assert!(KEPT.contains(&k));
-    Some(k)
+/// The kept fields of an object, in order (the serde_json fallback's result).
+type Fields<'a> = Vec<(Key, Value<'a>)>;
+
+/// What one vectorised pass over an object's first line found: facts that let the
+/// decoder skip per-string checks.
+#[derive(Clone, Copy, Debug)]
+struct Clean {
+    /// No byte below 0x20: no string can hold a control character (which JSON forbids).
+    no_ctrl: bool,
+    /// Only ASCII: every string is valid UTF-8.
+    ascii: bool,
+    /// No backslash: no string has an escape.
+    no_escape: bool,
 }
 
-/// The fast path of [`decode`] for what journalctl writes nearly always: an object whose
-/// values are all strings without escapes. Returns `None` on anything else (an escape,
-/// a null, a byte array, a control character, invalid UTF-8 where serde_json checks it,
-/// malformed JSON), and the caller decodes the object with serde_json instead, so both
-/// paths give the same result.
-fn decode_plain(source: &[u8], at: usize) -> Option<(Fields<'_>, usize)> {
-    let b = source;
-    let ws = |mut i: usize| {
-        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            i += 1;
-        }
-        i
+impl Clean {
+    /// Nothing known: every check is made.
+    const NONE: Clean = Clean {
+        no_ctrl: false,
+        ascii: false,
+        no_escape: false,
     };
-    // The end of the string whose opening quote is at `i - 1`: the closing quote's offset.
-    // serde_json rejects control characters in every string.
-    let string_end = |i: usize| -> Option<usize> {
-        let e = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
-        if b[e] != b'"' || b[i..e].iter().any(|&c| c < 0x20) {
+
+    /// Scans `b` once: the byte minimum, the OR of all bytes and whether one is a
+    /// backslash, in 32-byte lanes the compiler vectorises.
+    fn of(b: &[u8]) -> Clean {
+        let mut min = [0xffu8; 32];
+        let mut or = [0u8; 32];
+        let mut bs = [0u8; 32];
+        let mut chunks = b.chunks_exact(32);
+        for c in &mut chunks {
+            for k in 0..32 {
+                min[k] = min[k].min(c[k]);
+                or[k] |= c[k];
+                bs[k] |= u8::from(c[k] == b'\\');
+            }
+        }
+        let mut mn = min.iter().fold(0xff, |a, &x| a.min(x));
+        let mut o = or.iter().fold(0, |a, &x| a | x);
+        let mut s = bs.iter().fold(0, |a, &x| a | x);
+        for &c in chunks.remainder() {
+            mn = mn.min(c);
+            o |= c;
+            s |= u8::from(c == b'\\');
+        }
+        Clean {
+            no_ctrl: mn >= 0x20,
+            ascii: o < 0x80,
+            no_escape: s == 0,
+        }
+    }
+}
+
+/// JSON whitespace from `i`.
+#[inline]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// True when `s` holds a byte below 0x20 (vectorised: no early exit).
+fn has_ctrl(s: &[u8]) -> bool {
+    s.iter().fold(0xff, |a: u8, &c| a.min(c)) < 0x20
+}
+
+/// Eight copies of byte `c`.
+const fn splat(c: u8) -> u64 {
+    0x0101_0101_0101_0101 * c as u64
+}
+
+/// Bit 7 of each byte of `w` that is zero: the lowest set bit is exact (a borrow only
+/// reaches bytes above a zero byte), which is all a search needs.
+#[inline]
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(splat(1)) & !w & splat(0x80)
+}
+
+/// Offset of the first `"` (or, with `bs`, `\\`) in `b` from `s`. The strings of journal
+/// JSON are short: eight bytes at a time beat the set-up of a memchr call; memchr takes
+/// over for long ones.
+#[inline]
+fn find_quote(b: &[u8], s: usize, bs: bool) -> Option<usize> {
+    let mut i = s;
+    for _ in 0..6 {
+        let Some(w) = b.get(i..i + 8) else { break };
+        let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        let mut m = zero_bytes(w ^ splat(b'"'));
+        if bs {
+            m |= zero_bytes(w ^ splat(b'\\'));
+        }
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    let p = if bs {
+        memchr::memchr2(b'"', b'\\', rest)
+    } else {
+        memchr::memchr(b'"', rest)
+    };
+    p.map(|p| i + p)
+}
+
+/// The end of the string whose contents start at `s`: the offset of its closing quote
+/// and whether it has escapes. `None` where serde_json would fail: a control character,
+/// an unknown escape, a `\u` without four hex digits, no closing quote before the end.
+#[inline]
+fn str_end(b: &[u8], s: usize, clean: Clean) -> Option<(usize, bool)> {
+    if clean.no_escape {
+        let e = find_quote(b, s, false)?;
+        if !clean.no_ctrl && has_ctrl(&b[s..e]) {
             return None;
         }
-        Some(e)
+        return Some((e, false));
+    }
+    let mut j = s;
+    let mut esc = false;
+    loop {
+        let e = find_quote(b, j, true)?;
+        if b[e] == b'"' {
+            if !clean.no_ctrl && has_ctrl(&b[s..e]) {
+                return None;
+            }
+            return Some((e, esc));
+        }
+        esc = true;
+        j = match *b.get(e + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => e + 2,
+            b'u' if hex4(b.get(e + 2..e + 6)?).is_some() => e + 6,
+            _ => return None,
+        };
+    }
+}
+
+/// Four hex digits.
+fn hex4(h: &[u8]) -> Option<u32> {
+    if h.len() != 4 {
+        return None;
+    }
+    h.iter()
+        .try_fold(0u32, |n, &c| Some(n << 4 | (c as char).to_digit(16)?))
+}
+
+/// Decodes the escapes of a string's raw contents (already checked by [`str_end`]) into
+/// `out`. `None` for a lone surrogate (serde_json's business: the caller falls back).
+fn unescape(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'\\', &raw[i..]) {
+        let e = i + p;
+        out.extend_from_slice(&raw[i..e]);
+        let c = match *raw.get(e + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hi = hex4(raw.get(e + 2..e + 6)?)?;
+                i = e + 6;
+                let cp = match hi {
+                    0xd800..=0xdbff => {
+                        if raw.get(i..i + 2) != Some(b"\\u") {
+                            return None;
+                        }
+                        let lo = hex4(raw.get(i + 2..i + 6)?)?;
+                        if !(0xdc00..=0xdfff).contains(&lo) {
+                            return None;
+                        }
+                        i += 6;
+                        0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                    }
+                    0xdc00..=0xdfff => return None,
+                    _ => hi,
+                };
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(char::from_u32(cp)?.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(c);
+        i = e + 2;
+    }
+    out.extend_from_slice(&raw[i..]);
+    Some(())
+}
+
+/// A kept string whose contents start at `s`: a span of the source when it has no
+/// escapes, else decoded. Returns the value and the offset after the closing quote.
+#[inline]
+fn kept_string(b: &[u8], s: usize, clean: Clean) -> Option<(Value<'_>, usize)> {
+    let (e, esc) = str_end(b, s, clean)?;
+    let raw = &b[s..e];
+    if !esc {
+        // serde_json hands a kept string over as `str`: it must be UTF-8.
+        if !clean.ascii {
+            std::str::from_utf8(raw).ok()?;
+        }
+        return Some((
+            Value {
+                bytes: Cow::Borrowed(raw),
+                at: Some(s),
+            },
+            e + 1,
+        ));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    unescape(raw, &mut out)?;
+    std::str::from_utf8(&out).ok()?;
+    Some((Value::owned(out), e + 1))
+}
+
+/// A byte of a byte array at `i` (`0`..`255` written as serde_json reads an integer;
+/// the caller saw a digit at `i`).
+#[inline(always)]
+fn byte_number(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    let digit = |j: usize| b.get(j).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10);
+    let mut n = u32::from(digit(i)?);
+    let mut j = i + 1;
+    if let Some(d) = digit(j) {
+        // no leading zero
+        if n == 0 {
+            return None;
+        }
+        n = n * 10 + u32::from(d);
+        j += 1;
+        if let Some(d) = digit(j) {
+            n = n * 10 + u32::from(d);
+            j += 1;
+        }
+    }
+    // At most 255, no fourth digit, no fraction nor exponent: anything else is rare
+    // enough to leave to serde_json.
+    if n > 255 || matches!(b.get(j), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+        return None;
+    }
+    Some((n as u8, j))
+}
+
+/// The value of a kept field at `i`, as the serde visitors below decode it: a string, a
+/// `null` (`None`), a byte array (owned bytes), or an array of those (its first value;
+/// `depth` 1 inside it). Returns the value and the offset after it.
+fn kept_value(b: &[u8], i: usize, clean: Clean, depth: u8) -> Option<(Option<Value<'_>>, usize)> {
+    match *b.get(i)? {
+        b'"' => {
+            let (v, e) = kept_string(b, i + 1, clean)?;
+            Some((Some(v), e))
+        }
+        b'n' if b.get(i..i + 4) == Some(b"null") => Some((None, i + 4)),
+        b'[' if depth < 2 => {
+            // A byte array needs at least two characters a byte: one allocation.
+            let cap = if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                memchr::memchr(b']', &b[i..]).unwrap_or(0) / 2
+            } else {
+                0
+            };
+            let mut bytes = Vec::with_capacity(cap);
+            let mut first: Option<Value<'_>> = None;
+            let mut all_bytes = true;
+            let mut j = ws(b, i + 1);
+            if b.get(j) == Some(&b']') {
+                return Some((Some(Value::owned(bytes)), j + 1));
+            }
+            loop {
+                if b.get(j)?.is_ascii_digit() {
+                    // The bytes of a byte array, as journalctl writes them (`27,91,48`):
+                    // a tight loop; anything else goes the general way.
+                    let (n, mut e) = byte_number(b, j)?;
+                    bytes.push(n);
+                    while b.get(e) == Some(&b',') && b.get(e + 1).is_some_and(u8::is_ascii_digit) {
+                        let (n, next) = byte_number(b, e + 1)?;
+                        bytes.push(n);
+                        e = next;
+                    }
+                    j = e;
+                } else {
+                    let (v, e) = kept_value(b, j, clean, depth + 1)?;
+                    all_bytes = false;
+                    if first.is_none() {
+                        first = v;
+                    }
+                    j = e;
+                }
+                j = ws(b, j);
+                match *b.get(j)? {
+                    b',' => j = ws(b, j + 1),
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+            let v = if all_bytes {
+                Some(Value::owned(bytes))
+            } else {
+                first
+            };
+            Some((v, j + 1))
+        }
+        _ => None,
+    }
+}
+
+/// Skips a JSON number at `i` (syntax only, as serde_json ignores one).
+fn skip_number(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |mut j: usize| {
+        let s = j;
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        (j > s).then_some(j)
     };
-    let mut out: Fields<'_> = Vec::with_capacity(16);
-    let mut i = ws(at);
+    let mut j = i + usize::from(b.get(i) == Some(&b'-'));
+    j = match *b.get(j)? {
+        b'0' => j + 1,
+        b'1'..=b'9' => digits(j)?,
+        _ => return None,
+    };
+    if b.get(j) == Some(&b'.') {
+        j = digits(j + 1)?;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        j = digits(j)?;
+    }
+    Some(j)
+}
+
+/// Skips the value of a field the event does not use, checking it as serde_json's
+/// `IgnoredAny` does (strings: no control character, valid escapes; UTF-8 is not checked).
+/// Objects and deep nesting are left to serde_json.
+fn skip_value(b: &[u8], i: usize, clean: Clean, depth: u8) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => Some(str_end(b, i + 1, clean)?.0 + 1),
+        b'n' if b.get(i..i + 4) == Some(b"null") => Some(i + 4),
+        b't' if b.get(i..i + 4) == Some(b"true") => Some(i + 4),
+        b'f' if b.get(i..i + 5) == Some(b"false") => Some(i + 5),
+        b'-' | b'0'..=b'9' => skip_number(b, i),
+        b'[' if depth < 4 => {
+            let mut j = ws(b, i + 1);
+            if b.get(j) == Some(&b']') {
+                return Some(j + 1);
+            }
+            loop {
+                j = ws(b, skip_value(b, j, clean, depth + 1)?);
+                match *b.get(j)? {
+                    b',' => j = ws(b, j + 1),
+                    b']' => return Some(j + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Decodes the value of kept field `k` at `i` into `entry` (the general path: escapes,
+/// null, arrays); returns the offset after it.
+#[inline(never)]
+fn kept<'a>(b: &'a [u8], i: usize, clean: Clean, k: Key, entry: &mut Entry<'a>) -> Option<usize> {
+    let (v, e) = kept_value(b, i, clean, 0)?;
+    match v {
+        Some(v) => entry.add(k, v),
+        // journalctl writes null for a field of 4096 bytes or more (no --all)
+        None if k == Key::Message => entry.add(Key::NullMessage, Value::owned(Vec::new())),
+        None => {}
+    }
+    Some(e)
+}
+
+/// The hand-written decoder: one pass over the object at `at`, reading no further than
+/// `limit`, the values of the fields the event uses into `entry` (see [`Key`]), every
+/// other value checked and skipped without decoding. Returns the offset after the object,
+/// or `None` where serde_json could decide otherwise (malformed JSON, an escaped key, a
+/// lone surrogate, a nested object, a number where a string is expected, the object not
+/// ending before `limit`): the caller then asks serde_json, so both give the same.
+fn decode_fast<'a>(
+    source: &'a [u8],
+    at: usize,
+    limit: usize,
+    clean: Clean,
+    entry: &mut Entry<'a>,
+) -> Option<usize> {
+    let b = &source[..limit];
+    let mut i = ws(b, at);
     if b.get(i) != Some(&b'{') {
         return None;
     }
-    i = ws(i + 1);
+    i = ws(b, i + 1);
     if b.get(i) == Some(&b'}') {
-        return Some((out, i + 1));
+        return Some(i + 1);
     }
     loop {
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let ke = string_end(i + 1)?;
+        let (ke, esc) = str_end(b, i + 1, clean)?;
         let key = &b[i + 1..ke];
-        // Keys are decoded as `str` by serde_json: they must be UTF-8.
-        std::str::from_utf8(key).ok()?;
-        i = ws(ke + 1);
+        // serde_json decodes an escaped key; keys must be UTF-8.
+        if esc || (!clean.ascii && std::str::from_utf8(key).is_err()) {
+            return None;
+        }
+        i = ws(b, ke + 1);
         if b.get(i) != Some(&b':') {
             return None;
         }
-        i = ws(i + 1);
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let ve = string_end(i + 1)?;
-        if let Some(k) = kept(key) {
-            let v = &b[i + 1..ve];
-            std::str::from_utf8(v).ok()?;
-            out.push((
-                k.as_bytes(),
-                Value {
-                    bytes: std::borrow::Cow::Borrowed(v),
-                    at: Some(i + 1),
-                },
-            ));
-        }
-        i = ws(ve + 1);
+        i = ws(b, i + 1);
+        i = match Key::of(key) {
+            // A string without escapes (nearly every kept value): a span, written straight
+            // into the entry (a value returned through the general path is copied twice).
+            Some(k) if b.get(i) == Some(&b'"') => {
+                let (e, esc) = str_end(b, i + 1, clean)?;
+                if esc {
+                    kept(b, i, clean, k, entry)?
+                } else {
+                    let raw = &b[i + 1..e];
+                    // serde_json hands a kept string over as `str`: it must be UTF-8.
+                    if !clean.ascii && std::str::from_utf8(raw).is_err() {
+                        return None;
+                    }
+                    if !entry.has(k) {
+                        entry.add(
+                            k,
+                            Value {
+                                bytes: Cow::Borrowed(raw),
+                                at: Some(i + 1),
+                            },
+                        );
+                    }
+                    e + 1
+                }
+            }
+            Some(k) => kept(b, i, clean, k, entry)?,
+            None => skip_value(b, i, clean, 0)?,
+        };
+        i = ws(b, i);
         match b.get(i) {
-            Some(b',') => i = ws(i + 1),
-            Some(b'}') => return Some((out, i + 1)),
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => return Some(i + 1),
             _ => return None,
         }
     }
 }
 
-/// Decodes one object at the start of `source[at..]`; returns its kept fields and the
-/// offset just past the object.
-fn decode(source: &[u8], at: usize) -> Result<(Fields<'_>, usize), serde_json::Error> {
-    match decode_plain(source, at) {
-        Some(r) => Ok(r),
-        None => decode_serde(source, at),
+/// Decodes the object at `at` (its first line ending at `line_end`) into `entry` (cleared
+/// first); returns the offset just past the object. The hand-written decoder takes what
+/// journalctl writes; serde_json decodes the rest and names the error of broken JSON.
+fn decode<'a>(
+    source: &'a [u8],
+    at: usize,
+    line_end: usize,
+    entry: &mut Entry<'a>,
+) -> Result<usize, serde_json::Error> {
+    entry.clear();
+    // One object per line (`-o json`, json-seq, json-sse): the line's facts hold for
+    // every string of the object.
+    let clean = Clean::of(&source[at..line_end]);
+    if let Some(end) = decode_fast(source, at, line_end, clean, entry) {
+        return Ok(end);
     }
+    entry.clear();
+    if line_end < source.len() {
+        // An object over several lines (json-pretty), or one the line scan misjudged.
+        if let Some(end) = decode_fast(source, at, source.len(), Clean::NONE, entry) {
+            return Ok(end);
+        }
+        entry.clear();
+    }
+    let (fields, end) = decode_serde(source, at)?;
+    for (k, v) in fields {
+        entry.add(k, v);
+    }
+    Ok(end)
 }
 
-/// [`decode`] by serde_json: every JSON the journal can write.
+/// The object at `at` decoded by serde_json: every JSON the journal can write.
 fn decode_serde(source: &[u8], at: usize) -> Result<(Fields<'_>, usize), serde_json::Error> {
     let mut stream = serde_json::Deserializer::from_slice(&source[at..]).into_iter::<Kept<'_>>();
     let Kept(mut fields) = match stream.next() {
@@ -184,7 +538,7 @@ fn decode_serde(source: &[u8], at: usize) -> Result<(Fields<'_>, usize), serde_j
     // Borrowed strings are bytes of the source: turn them into spans.
     let base = source.as_ptr() as usize;
     for (_, v) in &mut fields {
-        if let std::borrow::Cow::Borrowed(b) = v.bytes {
+        if let Cow::Borrowed(b) = v.bytes {
             let p = b.as_ptr() as usize;
             if p >= base && p + b.len() <= base + source.len() {
                 v.at = Some(p - base);
@@ -212,13 +566,13 @@ impl<'de> Visitor<'de> for EntryVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(16);
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match kept(key.as_bytes()) {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match Key::of(key.as_bytes()) {
                 Some(k) => match map.next_value_seed(ValueSeed { depth: 0 })? {
-                    Item::Val(Some(v)) => out.push((k.as_bytes(), v)),
+                    Item::Val(Some(v)) => out.push((k, v)),
                     // journalctl writes null for a field of 4096 bytes or more (no --all)
-                    Item::Val(None) if k == "MESSAGE" => {
-                        out.push((NULL_MESSAGE.as_bytes(), Value::owned(Vec::new())))
+                    Item::Val(None) if k == Key::Message => {
+                        out.push((Key::NullMessage, Value::owned(Vec::new())))
                     }
                     _ => {}
                 },
@@ -368,6 +722,9 @@ impl Format for JournalJson {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
+        let mut cache = AtomCache::default();
+        // One entry reused for every object: no allocation per record.
+        let mut entry = Entry::default();
         let mut warned_null = false;
         let mut lines = sink.lines();
         let end_of_range = sink.range.end;
@@ -381,8 +738,8 @@ impl Format for JournalJson {
                 sink.unparsed(&line, "not a JSON object");
                 continue;
             };
-            match decode(bytes, line.start + at) {
-                Ok((fields, end)) => {
+            match decode(bytes, line.start + at, line.end(), &mut entry) {
+                Ok(end) => {
                     if end > end_of_range {
                         // An object reaching into the next chunk: that chunk was split
                         // at a line inside it.
@@ -396,14 +753,11 @@ impl Format for JournalJson {
                             None => break,
                         }
                     }
-                    let entry = Entry {
-                        fields,
-                        line: line.no,
-                        end_line: last,
-                        offset: line.start,
-                    };
+                    entry.line = line.no;
+                    entry.end_line = last;
+                    entry.offset = line.start;
                     if entry.is_record() {
-                        if !warned_null && entry.get(NULL_MESSAGE).is_some() {
+                        if !warned_null && entry.has(Key::NullMessage) {
                             warned_null = true;
                             sink.issue_once(
                                 NULL_MESSAGE,
@@ -412,7 +766,7 @@ impl Format for JournalJson {
                                 "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",
                             );
                         }
-                        let (ev, ident) = entry_event(&entry, sink);
+                        let (ev, ident) = entry_event(&entry, sink, &mut cache);
                         emb.emit(sink, ev, ident);
                     } else {
                         sink.unparsed_lines(line.no, t, u64::from(last - line.no) + 1);
@@ -528,57 +882,250 @@ mod tests {
         );
     }
 
-    /// The fast path gives what serde_json gives, or declines.
-    #[test]
-    fn plain_objects_decode_as_serde_decodes_them() {
-        let cases: &[&[u8]] = &[
-            LINE.as_bytes(),
-            br#"{"MESSAGE":"hello","_PID":"7","X":"y"}"#,
-            b"{ \"MESSAGE\" : \"a\" ,\n\t\"_HOSTNAME\":\"h\" }",
-            br#"{}"#,
-            br#"{"MESSAGE":"dup","MESSAGE":"again"}"#,
-            br#"{"MESSAGE":"esc \" q","_PID":"1"}"#,
-            br#"{"MESSAGE":null}"#,
-            br#"{"MESSAGE":[104,105]}"#,
-            br#"{"MESSAGE":"a",}"#,
-            br#"{"MESSAGE":"a""#,
-            b"{\"MESSAGE\":\"tab\there\"}",
-            b"{\"MESSAGE\":\"bad \xff utf8\"}",
-            b"{\"OTHER\":\"bad \xff utf8\",\"MESSAGE\":\"x\"}",
-            b"{\"K\xff\":\"v\"}",
-            br#"{"_PID":7}"#,
-        ];
-        let show = |r: Result<(Fields<'_>, usize), serde_json::Error>| match r {
-            Ok((f, end)) => format!(
-                "{:?} {end}",
-                f.iter()
-                    .map(|(k, v)| (
-                        String::from_utf8_lossy(k).into_owned(),
-                        v.bytes.to_vec(),
-                        v.at
-                    ))
-                    .collect::<Vec<_>>()
-            ),
-            Err(e) => format!("error {e}"),
-        };
-        let mut fast = 0;
-        for c in cases {
-            let mut src = b"  ".to_vec();
-            src.extend_from_slice(c);
-            src.extend_from_slice(b"\nnext");
-            if let Some(r) = decode_plain(&src, 2) {
-                fast += 1;
-                assert_eq!(
-                    show(Ok(r)),
-                    show(decode_serde(&src, 2)),
-                    "{}",
-                    String::from_utf8_lossy(c)
-                );
+    const ALL_KEYS: [Key; 19] = [
+        Key::Message,
+        Key::Cursor,
+        Key::Realtime,
+        Key::Monotonic,
+        Key::SourceRealtime,
+        Key::SourceMonotonic,
+        Key::Hostname,
+        Key::BootId,
+        Key::Pid,
+        Key::SyslogPid,
+        Key::Priority,
+        Key::SyslogIdentifier,
+        Key::Comm,
+        Key::Unit,
+        Key::UserUnit,
+        Key::SystemdUnit,
+        Key::Transport,
+        Key::MessageId,
+        Key::NullMessage,
+    ];
+
+    /// An entry's values (key, bytes, span offset), for comparing decoders.
+    fn show(e: &Entry<'_>, end: usize) -> String {
+        let vals: Vec<_> = ALL_KEYS
+            .iter()
+            .filter_map(|&k| {
+                e.get(k)
+                    .map(|v| (k, String::from_utf8_lossy(&v.bytes), v.at))
+            })
+            .collect();
+        format!("{vals:?} {end}")
+    }
+
+    fn by_serde(src: &[u8], at: usize) -> String {
+        match decode_serde(src, at) {
+            Ok((fields, end)) => {
+                let mut e = Entry::default();
+                for (k, v) in fields {
+                    e.add(k, v);
+                }
+                show(&e, end)
             }
-            assert_eq!(show(decode(&src, 2)), show(decode_serde(&src, 2)));
+            Err(e) => format!("error {e}"),
         }
-        // The fast path took the plain ones and declined the rest.
-        assert_eq!(fast, 5);
+    }
+
+    /// The hand-written decoder gives what serde_json gives, or declines; `fast` says
+    /// which of the two each case must do.
+    #[test]
+    fn fast_decoder_decodes_as_serde_or_declines() {
+        let cases: &[(&[u8], bool)] = &[
+            (LINE.as_bytes(), true),
+            (br#"{"MESSAGE":"hello","_PID":"7","X":"y"}"#, true),
+            (b"{ \"MESSAGE\" : \"a\" ,\n\t\"_HOSTNAME\":\"h\" }", true),
+            (br#"{}"#, true),
+            (br#"{"MESSAGE":"dup","MESSAGE":"again"}"#, true),
+            (br#"{"MESSAGE":"esc \" q","_PID":"1"}"#, true),
+            (br#"{"MESSAGE":null}"#, true),
+            (br#"{"MESSAGE":[104,105]}"#, true),
+            (br#"{"MESSAGE":"a",}"#, false),
+            (br#"{"MESSAGE":"a""#, false),
+            (b"{\"MESSAGE\":\"tab\there\"}", false),
+            (b"{\"MESSAGE\":\"bad \xff utf8\"}", false),
+            (b"{\"OTHER\":\"bad \xff utf8\",\"MESSAGE\":\"x\"}", true),
+            (b"{\"K\xff\":\"v\"}", false),
+            (br#"{"_PID":7}"#, false),
+            // escapes: at the end of the input, an escaped backslash before the quote
+            (br#"{"MESSAGE":"ab\"#, false),
+            (br#"{"MESSAGE":"ab\u00"#, false),
+            (br#"{"MESSAGE":"x\\"}"#, true),
+            (br#"{"MESSAGE":"\/ \b\f\n\r\t \u0000 \u001b[0m"}"#, true),
+            // `\u` surrogate pairs; lone surrogates are serde_json's to judge
+            (br#"{"MESSAGE":"\ud83d\ude00 caf\u00e9"}"#, true),
+            ("{\"MESSAGE\":\"raw é and \\u00e9\"}".as_bytes(), true),
+            (br#"{"MESSAGE":"\ud83d x"}"#, false),
+            (br#"{"MESSAGE":"\ude00"}"#, false),
+            (br#"{"MESSAGE":"\ud83d\u0041"}"#, false),
+            (br#"{"OTHER":"\ud800","MESSAGE":"m"}"#, true),
+            (br#"{"OTHER":"\q"}"#, false),
+            (br#"{"OTHER":"\u12g4"}"#, false),
+            // field names that share a prefix with kept ones
+            (
+                br#"{"MESSAGE_ID":"abc","MESSAGES":"no","MESSAG":"no","MESSAGE":"m","_PID_":"9"}"#,
+                true,
+            ),
+            // duplicated keys: the first value counts, null does not
+            (
+                br#"{"_PID":"1","_PID":"2","_HOSTNAME":null,"_HOSTNAME":"h"}"#,
+                true,
+            ),
+            (br#"{"MESSAGE":null,"MESSAGE":"late"}"#, true),
+            (b"{\"MESSAGE\":\"a\",\"MESSAGE\":\"bad \xff\"}", false),
+            // repeated fields and byte arrays
+            (br#"{"MESSAGE":[null,"second"]}"#, true),
+            (br#"{"MESSAGE":[[104,105],"x"]}"#, true),
+            (br#"{"MESSAGE":[1,"a"]}"#, true),
+            (br#"{"MESSAGE":[ ]}"#, true),
+            (br#"{"MESSAGE":[null]}"#, true),
+            (br#"{"MESSAGE":[0,255]}"#, true),
+            (br#"{"MESSAGE":[256]}"#, false),
+            (br#"{"MESSAGE":[-1]}"#, false),
+            (br#"{"MESSAGE":[01]}"#, false),
+            (br#"{"MESSAGE":[1.0]}"#, false),
+            (br#"{"MESSAGE":[[[1]]]}"#, false),
+            (br#"{"MESSAGE":[1,]}"#, false),
+            (br#"{"MESSAGE":true}"#, false),
+            // values of other fields: skipped, checked as serde_json checks them
+            (
+                br#"{"X":[1,"a",null,true,false,-2.5e3,0,[]],"MESSAGE":"m"}"#,
+                true,
+            ),
+            (br#"{"X":{"a":1},"MESSAGE":"m"}"#, false),
+            (br#"{"X":01}"#, false),
+            (br#"{"X":1.}"#, false),
+            (br#"{"X":nul}"#, false),
+            // an escaped key is decoded by serde_json
+            (br#"{"MESS\u0041GE":"m"}"#, false),
+            (br#"{"MESSAGE":"x"} trailing"#, true),
+        ];
+        for (c, want_fast) in cases {
+            for suffix in [&b"\nnext"[..], b""] {
+                let mut src = b"  ".to_vec();
+                src.extend_from_slice(c);
+                src.extend_from_slice(suffix);
+                let line_end = 2 + memchr::memchr(b'\n', &src[2..]).unwrap_or(src.len() - 2);
+                let serde = by_serde(&src, 2);
+                let what = String::from_utf8_lossy(&src).into_owned();
+                let mut took = false;
+                for (limit, clean) in [
+                    (line_end, Clean::of(&src[2..line_end])),
+                    (src.len(), Clean::NONE),
+                ] {
+                    let mut e = Entry::default();
+                    if let Some(end) = decode_fast(&src, 2, limit, clean, &mut e) {
+                        took = true;
+                        assert_eq!(show(&e, end), serde, "{what}");
+                    }
+                }
+                assert_eq!(took, *want_fast, "{what}: {serde}");
+                let mut e = Entry::default();
+                let all = match decode(&src, 2, line_end, &mut e) {
+                    Ok(end) => show(&e, end),
+                    Err(err) => format!("error {err}"),
+                };
+                assert_eq!(all, serde, "{what}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Objects assembled from JSON tokens (valid or not) decode as serde_json decodes
+        /// them, errors included.
+        #[test]
+        fn decode_equals_serde_on_token_soup(tokens in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "{", "}", "[", "]", ":", ",", " ", "\n", "\t", "null", "true", "1", "255",
+                "256", "-1", "01", "1.5e3", "\"MESSAGE\"", "\"_PID\"", "\"MESSAGE_ID\"",
+                "\"_HOSTNAME\"", "\"X\"", "\"x\"", "\"7\"", "\"a\\\"b\"", "\"\\\\\"",
+                "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\q\"", "\"a\tb\"",
+                "\"\u{e9}\"", "\"\\", "\"", "\\u00", "{\"a\":1}",
+            ]),
+            0..24,
+        ), bad_utf8 in proptest::bool::ANY) {
+            let mut src = b"{".to_vec();
+            for t in &tokens {
+                src.extend_from_slice(t.as_bytes());
+            }
+            if bad_utf8 {
+                src.extend_from_slice(b"\"\xff\"");
+            }
+            let line_end = memchr::memchr(b'\n', &src).unwrap_or(src.len());
+            let mut e = Entry::default();
+            let got = match decode(&src, 0, line_end, &mut e) {
+                Ok(end) => show(&e, end),
+                Err(err) => format!("error {err}"),
+            };
+            proptest::prop_assert_eq!(got, by_serde(&src, 0));
+        }
+
+        /// Mostly valid objects: key-value pairs of kept and other fields with every kind
+        /// of value journalctl (or something else) may write.
+        #[test]
+        fn decode_equals_serde_on_objects(pairs in proptest::collection::vec((
+            proptest::sample::select(vec![
+                "MESSAGE", "_PID", "SYSLOG_PID", "MESSAGE_ID", "_HOSTNAME", "__CURSOR",
+                "_TRANSPORT", "X", "MESSAGES", "_", "MESS\\u0041GE",
+            ]),
+            proptest::sample::select(vec![
+                "\"plain\"", "\"\"", "null", "[]", "[104,105]", "[0,27,91,109,255]",
+                "[\"a\",\"b\"]", "[null,\"b\"]", "[[104],\"b\"]", "[1,\"b\"]", "\"q \\\" q\"",
+                "\"\\\\\"", "\"\\u00e9\\u001b[0m\"", "\"\\ud83d\\ude00\"", "\"\\udc00\"",
+                "\"\u{e9}t\u{e9}\"", "\"\\t\"", "7", "-7.5", "true", "{\"a\":[1]}",
+                "[1,[2,[3]]]", "\"a\tb\"", "[256]", "\"\\x\"",
+            ]),
+            proptest::sample::select(vec![":", " : ", ":\n\t"]),
+        ), 0..10)) {
+            let mut src = b"{".to_vec();
+            for (i, (k, v, colon)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    src.push(b',');
+                }
+                src.extend_from_slice(format!("\"{k}\"{colon}{v}").as_bytes());
+            }
+            src.extend_from_slice(b"}\n{}");
+            let line_end = memchr::memchr(b'\n', &src).unwrap_or(src.len());
+            let mut e = Entry::default();
+            let got = match decode(&src, 0, line_end, &mut e) {
+                Ok(end) => show(&e, end),
+                Err(err) => format!("error {err}"),
+            };
+            proptest::prop_assert_eq!(got, by_serde(&src, 0));
+        }
+    }
+
+    #[test]
+    fn escapes_surrogates_and_a_string_cut_at_the_end() {
+        let text = concat!(
+            r#"{"__REALTIME_TIMESTAMP":"1774346400000000","MESSAGE_ID":"fc2e22bc6ee647b6b90729ab34a250b1","MESSAGE":"say \"hi\" \ud83d\ude00 caf\u00e9\\","_PID":"1","_PID":"2"}"#,
+            "\n",
+            r#"{"__REALTIME_TIMESTAMP":"1774346400000001","MESSAGE":"cut \"#,
+        );
+        let src = Source::from_bytes(0, "j", text.as_bytes().to_vec());
+        let p = parse_source(
+            &src,
+            Some(crate::formats::by_name("journal-json").unwrap().0),
+        );
+        assert_eq!(p.events.len(), 1);
+        let e = &p.events[0];
+        assert_eq!(
+            e.message.bytes(&src.bytes),
+            "say \"hi\" \u{1f600} café\\".as_bytes()
+        );
+        assert_eq!(e.pid, Some(1));
+        assert_eq!(
+            e.field(&p.atoms, "message_id", &src.bytes),
+            Some(&b"fc2e22bc6ee647b6b90729ab34a250b1"[..])
+        );
+        assert_eq!(p.counts.unparsed, 1);
+        assert_eq!(p.issues[0].line, Some(2));
+        assert_eq!(
+            p.issues[0].message,
+            "not a journal JSON object: EOF while parsing a string"
+        );
     }
 
     #[test]

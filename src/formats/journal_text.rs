@@ -12,7 +12,7 @@
 //! A leading `[🡕] ` link glyph is removed. Embedded formats are refined and folded as in the
 //! other journal formats ([`super::journal_common::Embedded`]).
 
-use super::journal_common::{Embedded, push_field, skip_link_glyph};
+use super::journal_common::{AtomCache, Embedded, Name, skip_link_glyph};
 use super::{Format, Sink, line_start_where};
 use crate::event::{Atom, ClockMethod, Event, Text};
 use crate::ingest::Source;
@@ -223,8 +223,7 @@ pub fn parse_prefix(line: &[u8]) -> Option<Prefix<'_>> {
     }
     let rest = &line[pos..];
     // `ident[pid]: msg` or `ident: msg`; a message-less `ident:` ends the line.
-    let colon = memchr::memmem::find(rest, b": ")
-        .or_else(|| rest.ends_with(b":").then(|| rest.len() - 1))?;
+    let colon = colon_space(rest).or_else(|| rest.ends_with(b":").then(|| rest.len() - 1))?;
     let tag = &rest[..colon];
     if tag.is_empty() || tag.len() > 128 {
         return None;
@@ -251,6 +250,21 @@ pub fn parse_prefix(line: &[u8]) -> Option<Prefix<'_>> {
         precise,
         ts_len: used,
     })
+}
+
+/// The offset of the first `: ` in `b` (memchr for the colon: cheaper than a substring
+/// searcher built per line).
+#[inline]
+fn colon_space(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b':', &b[i..]) {
+        let c = i + p;
+        if b.get(c + 1) == Some(&b' ') {
+            return Some(c);
+        }
+        i = c + 1;
+    }
+    None
 }
 
 /// What a marker line says.
@@ -393,6 +407,7 @@ impl Format for JournalText {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let mut emb = Embedded::default();
+        let mut cache = AtomCache::default();
         let mut boot = Atom::NONE;
         // Width of the last event's prefix (continuation lines are indented by it).
         let mut indent = 0usize;
@@ -431,24 +446,20 @@ impl Format for JournalText {
                     line: line.no,
                     end_line: line.no,
                     offset: line.start as u64,
-                    host: sink.atoms.intern_bytes(p.host),
+                    host: cache.intern(&mut sink.atoms, p.host),
                     boot,
                     pid: p.pid,
                     ..Event::default()
                 };
-                let ident = sink.atoms.intern_bytes(p.ident);
+                let ident = cache.intern(&mut sink.atoms, p.ident);
                 ev.unit = ident;
                 let ms = skip_link_glyph(bytes, line.start + p.msg_start, line.end());
                 super::syslog::set_message(&mut ev, src, ms, line.end(), t);
-                push_field(
-                    sink,
-                    &mut ev,
-                    "identifier",
-                    Text::span(
-                        line.start + p.used_ident_start(t),
-                        line.start + p.used_ident_start(t) + p.ident.len(),
-                    ),
-                );
+                let name = cache.name(&mut sink.atoms, Name::Identifier);
+                let is = line.start + p.used_ident_start(t);
+                // One field: no spare capacity (see `entry_event`).
+                ev.fields.reserve_exact(1);
+                ev.fields.push((name, Text::span(is, is + p.ident.len())));
                 indent = p.msg_start;
                 emb.emit(sink, ev, ident);
                 continue;
