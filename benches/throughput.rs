@@ -10,7 +10,8 @@
 //!   sniffs as that format; a format with no such file is skipped with a note;
 //! - `parse_source/<case>`: sniffing plus the chunked parallel parse on the default pool;
 //! - `lines`, `time`: line splitting and timestamp parsing;
-//! - `timeline/load_sources`: parse, clock alignment and the merge of several sources.
+//! - `timeline/load_sources`: parse, clock alignment and the merge of several sources;
+//! - `miner/*`: the template miner (`gaplog templates`, the unexplained-errors stage).
 //!
 //! The reasoning stages (signal prefilter, template miner) get their groups in
 //! `reasoning_benches` below, which runs whatever of their public API exists.
@@ -229,6 +230,52 @@ fn timeline(c: &mut Criterion) {
     g.finish();
 }
 
+/// The template miner on real messages: the first line of every event of the samples,
+/// repeated to [`TARGET`] bytes. `miner/mask` masks each line into one reused buffer,
+/// `miner/mine` masks and clusters them on one thread (what `gaplog templates -j1` does
+/// per line), `miner/unexplained` is the analysis stage on the mixed fixtures' timeline
+/// (error selection among all events, then mining; no signal explains any of them).
+fn miner(c: &mut Criterion) {
+    use gaplog::incidents::unexplained::{Masked, Miner, mine};
+    let opts = gaplog::Options::default();
+    let (tl, _) = gaplog::load(&[root().join("samples")], &opts).expect("loads");
+    let mut messages = Vec::new();
+    for &r in &tl.order {
+        messages.extend_from_slice(tl.first_line(r));
+        messages.push(b'\n');
+    }
+    let text = repeat(&messages);
+    let lines: Vec<&[u8]> = Lines::new(&text, Terminator::Lf).map(|l| l.text).collect();
+    let mut g = c.benchmark_group("miner");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("mask", |b| {
+        let mut m = Masked::default();
+        b.iter(|| {
+            let mut n = 0;
+            for l in &lines {
+                m.clear();
+                m.push(l);
+                n += m.tokens(0).count();
+            }
+            n
+        })
+    });
+    g.bench_function("mine", |b| {
+        b.iter(|| {
+            let mut m: Miner<u32> = Miner::default();
+            for (i, l) in lines.iter().enumerate() {
+                m.add_line(l, None, i as u32);
+            }
+            m.len()
+        })
+    });
+    let (tl, _) = gaplog::load(&[root().join("tests/fixtures/mixed")], &opts).expect("loads");
+    let total: u64 = tl.sources.iter().map(|s| s.src.bytes.len() as u64).sum();
+    g.throughput(Throughput::Bytes(total));
+    g.bench_function("unexplained", |b| b.iter(|| mine(&tl, &[]).len()));
+    g.finish();
+}
+
 /// The reasoning stages. Their groups (`signals/prefilter`, `templates/mine`) are added
 /// here with the public API of `gaplog::signals` when that module is merged; until then
 /// the whole pipeline after the timeline (`analyze_timeline`) is what runs.
@@ -257,6 +304,7 @@ criterion_group!(
     lines,
     time,
     timeline,
+    miner,
     reasoning_benches
 );
 criterion_main!(benches);

@@ -480,15 +480,16 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 /// `gaplog templates`: every line of every input through the template miner. Masking runs
-/// in parallel over chunks of lines; clustering is sequential, in input order.
+/// in parallel over batches of lines; clustering is sequential, in input order.
 fn templates(
     inputs: &[PathBuf],
     top: usize,
     json: bool,
     threads: Option<usize>,
 ) -> anyhow::Result<String> {
-    use gaplog::incidents::unexplained::{Miner, mask};
-    use rayon::prelude::*;
+    use gaplog::incidents::unexplained::Miner;
+    // Lines are taken a window at a time: bounded memory whatever the input's size.
+    const WINDOW: usize = 1 << 16;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()?;
@@ -502,18 +503,32 @@ fn templates(
         for issue in &src.issues {
             eprintln!("gaplog: {}", issue.message);
         }
-        let lines: Vec<(u32, &[u8])> = gaplog::lines::Lines::new(&src.bytes, src.terminator)
-            .map(|l| (l.no, l.text))
-            .collect();
-        lines_total += lines.len() as u64;
-        let masked: Vec<(u32, Vec<String>)> = pool.install(|| {
-            lines
-                .par_iter()
-                .map(|(no, t)| (*no, mask(&gaplog::text::strip_ansi(t))))
-                .collect()
-        });
-        for (no, toks) in masked {
-            miner.add(toks, None, (i as u32, no));
+        let mut lines =
+            gaplog::lines::Lines::new(&src.bytes, src.terminator).map(|l| (l.no, l.text));
+        if pool.current_num_threads() == 1 {
+            // One thread: mine on this one rather than hand each window to the pool's.
+            for (no, t) in lines {
+                lines_total += 1;
+                miner.add_line(&gaplog::text::strip_ansi(t), None, (i as u32, no));
+            }
+            paths.push(src.path.clone());
+            continue;
+        }
+        let mut window: Vec<(u32, &[u8])> = Vec::new();
+        loop {
+            window.clear();
+            window.extend(lines.by_ref().take(WINDOW));
+            if window.is_empty() {
+                break;
+            }
+            lines_total += window.len() as u64;
+            pool.install(|| {
+                miner.add_par(
+                    &window,
+                    |(_, t)| gaplog::text::strip_ansi(t),
+                    |(no, _)| (None, (i as u32, *no)),
+                )
+            });
         }
         paths.push(src.path.clone());
     }
