@@ -81,7 +81,8 @@ pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
         b"DEBUG" | b"TRACE" => Severity::Debug,
         _ => return None,
     };
-    let mut fields = vec![("level", ls..p)];
+    let mut fields = Vec::with_capacity(6);
+    fields.push(("level", ls..p));
     if p < b.len() && b[p] != b' ' {
         return None;
     }
@@ -404,8 +405,11 @@ impl Format for Atticd {
         let unit = sink.atoms.intern("atticd");
         let mut open = Open::None;
         let mut pending = Pending::default();
+        sink.reserve_events(1);
+        // Reused for every coloured line (no allocation per line; see Clean::with_buffers).
+        let (mut buf, mut runs) = (Vec::new(), Vec::new());
         for line in Lines::new(&src.bytes, src.terminator) {
-            let c = Clean::new(line.text, line.start, false);
+            let c = Clean::with_buffers(line.text, line.start, &mut buf, &mut runs);
             // `docker compose logs` prefixes every line with `service  | `.
             let o = super::gitlab_runner::compose_prefix(&c.b);
             let b = &c.b[o..];

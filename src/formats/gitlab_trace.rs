@@ -177,6 +177,27 @@ fn marker_at(s: &[u8], i: usize) -> Option<(bool, i64, Range<usize>, usize)> {
 static SECTION: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"section_"));
 
+/// The `\r`-separated segments of a line (as `split(|c| c == b'\r')` gives them), found
+/// with `memchr` instead of a byte-at-a-time predicate: most lines have no `\r` at all.
+struct CrSegments<'a>(Option<&'a [u8]>);
+
+impl<'a> Iterator for CrSegments<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.0?;
+        match memchr::memchr(b'\r', r) {
+            Some(i) => {
+                self.0 = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.0 = None;
+                Some(r)
+            }
+        }
+    }
+}
+
 /// Makes a physical line readable (see [`View`]); `start` is its offset in the source.
 pub fn view(line: &[u8], start: usize) -> View<'_> {
     let mut v = View {
@@ -186,11 +207,12 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
         text: Clean {
             b: Cow::Borrowed(&line[..0]),
             base: Some(start),
+            runs: &[],
         },
     };
     let mut have = false;
     let mut seg_off = 0;
-    for (k, seg) in line.split(|&c| c == b'\r').enumerate() {
+    for (k, seg) in CrSegments(Some(line)).enumerate() {
         let off0 = seg_off;
         seg_off += seg.len() + 1;
         let mut s = seg;
@@ -262,10 +284,7 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
                     }
                 }
                 out.extend_from_slice(&s[p..]);
-                Clean {
-                    b: Cow::Owned(crate::text::strip_ansi(&out).into_owned()),
-                    base: None,
-                }
+                Clean::owned(crate::text::strip_ansi(&out).into_owned())
             }
         };
         if c.is_blank() {
@@ -274,10 +293,7 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
         if plus && have {
             let mut joined = v.text.b.into_owned();
             joined.extend_from_slice(&c.b);
-            v.text = Clean {
-                b: Cow::Owned(joined),
-                base: None,
-            };
+            v.text = Clean::owned(joined);
         } else {
             v.text = c;
             have = true;
@@ -323,14 +339,35 @@ fn command_of(t: &[u8]) -> Range<usize> {
     2.min(e)..e
 }
 
+/// The substrings [`status_of`] looks for on every line, with prebuilt finders (building a
+/// searcher per call cost more than the search).
+#[derive(Clone, Copy)]
+enum Status {
+    Ob,
+    Timeout,
+    Failed,
+    TookLonger,
+}
+
+static STATUS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+    std::sync::LazyLock::new(|| {
+        [
+            &b"ob "[..],
+            b"job execution timeout",
+            b"Job failed",
+            b"execution took longer than",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
 /// Status from a final runner line.
 fn status_of(t: &[u8]) -> Option<(JobStatus, Option<Range<usize>>)> {
-    let find = |n: &[u8]| memchr::memmem::find(t, n);
+    let has = |n: Status| STATUS[n as usize].find(t).is_some();
     if t.starts_with(b"Job succeeded") {
         return Some((JobStatus::Succeeded, None));
     }
-    if find(b"job execution timeout").is_some()
-        || (find(b"Job failed").is_some() && find(b"execution took longer than").is_some())
+    // Both searches need `ob `: one search rejects nearly every line of job output.
+    if has(Status::Ob) && (has(Status::Timeout) || (has(Status::Failed) && has(Status::TookLonger)))
     {
         return Some((JobStatus::Timeout, None));
     }
@@ -527,7 +564,11 @@ pub fn job_facts_bytes(bytes: &[u8], path: &str) -> JobFacts {
             });
             return;
         }
-        prev_text = Some((crate::text::lossy(t.trim_ascii()).into_owned(), line.no));
+        // Only a trace without markers reads it back (web copies): no string per line
+        // otherwise.
+        if !saw_marker {
+            prev_text = Some((crate::text::lossy(t.trim_ascii()).into_owned(), line.no));
+        }
         let s = |r: Range<usize>| crate::text::lossy(&t[r]).into_owned();
         if let Some(rest) = t.strip_prefix(b"Running with gitlab-runner ") {
             let mut it = rest.split(|&c| c == b' ');
@@ -668,6 +709,7 @@ impl Format for GitlabTrace {
     }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let facts = job_facts(src);
+        sink.reserve_events(1);
         let unit = sink.atoms.intern("job");
         let k_exec = sink.atoms.intern("executor");
         let k_job = sink.atoms.intern("job");

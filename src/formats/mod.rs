@@ -236,6 +236,15 @@ impl<'a> Sink<'a> {
             once: Vec::new(),
         }
     }
+    /// Reserves room for the events of this sink's range, estimated from its share of the
+    /// source's lines at `lines_per_event` lines each, so that the events vector is not
+    /// copied again and again as it grows.
+    pub fn reserve_events(&mut self, lines_per_event: u64) {
+        let total = self.src.bytes.len().max(1) as u64;
+        let share = self.src.lines.saturating_mul(self.range.len() as u64) / total;
+        let n = share / lines_per_event.max(1) + 1;
+        self.events.reserve(usize::try_from(n).unwrap_or(0));
+    }
     /// The physical lines of this sink's range, numbered as in the whole source.
     pub fn lines(&self) -> Lines<'a> {
         let src: &'a Source = self.src;

@@ -33,6 +33,10 @@ pub struct Clean<'a> {
     pub b: Cow<'a, [u8]>,
     /// Offset of `b[0]` in the source when `b` is borrowed from it.
     pub base: Option<usize>,
+    /// When `b` is the line with its escapes removed: where its pieces are in the source
+    /// (see [`crate::text::strip_ansi_runs`]), so that a range within one piece is still a
+    /// span. Empty otherwise.
+    pub runs: &'a [crate::text::Run],
 }
 
 impl<'a> Clean<'a> {
@@ -50,21 +54,61 @@ impl<'a> Clean<'a> {
             Cow::Borrowed(b) => Clean {
                 b: Cow::Borrowed(b),
                 base: Some(start),
+                runs: &[],
             },
-            Cow::Owned(v) => Clean {
-                b: Cow::Owned(v),
-                base: None,
-            },
+            Cow::Owned(v) => Clean::owned(v),
+        }
+    }
+    /// Decoded text that is no span of the source.
+    pub fn owned(v: Vec<u8>) -> Clean<'a> {
+        Clean {
+            b: Cow::Owned(v),
+            base: None,
+            runs: &[],
+        }
+    }
+    /// Like [`Clean::new`] without `\r` resolution, stripping into reused buffers: no
+    /// allocation per line, and fields within one piece between escapes stay spans (a
+    /// coloured tracing line's target, level and most values).
+    pub fn with_buffers(
+        text: &'a [u8],
+        start: usize,
+        buf: &'a mut Vec<u8>,
+        runs: &'a mut Vec<crate::text::Run>,
+    ) -> Clean<'a> {
+        if memchr::memchr(0x1b, text).is_none() {
+            return Clean {
+                b: Cow::Borrowed(text),
+                base: Some(start),
+                runs: &[],
+            };
+        }
+        crate::text::strip_ansi_runs(text, start, buf, runs);
+        Clean {
+            b: Cow::Borrowed(buf.as_slice()),
+            base: None,
+            runs: runs.as_slice(),
         }
     }
     /// The text of `r` (a range of `self.b`): a span when borrowed, owned otherwise.
     pub fn text(&self, r: Range<usize>) -> Text {
         let e = r.end.min(self.b.len());
         let s = r.start.min(e);
-        match self.base {
-            Some(base) => Text::span(base + s, base + e),
-            None => Text::Owned(crate::text::lossy(&self.b[s..e]).into()),
+        if let Some(base) = self.base {
+            return Text::span(base + s, base + e);
         }
+        // A range inside one verbatim piece is the same bytes in the source: a span, when
+        // it is valid UTF-8 (the owned text would be the lossy decoding).
+        if s < e
+            && let Some(r) = self
+                .runs
+                .iter()
+                .find(|r| r.clean <= s && e <= r.clean + r.len)
+            && std::str::from_utf8(&self.b[s..e]).is_ok()
+        {
+            return Text::span(r.raw + (s - r.clean), r.raw + (e - r.clean));
+        }
+        Text::Owned(crate::text::lossy(&self.b[s..e]).into())
     }
     /// True when the line holds only spaces and tabs.
     pub fn is_blank(&self) -> bool {
