@@ -629,6 +629,109 @@ pub fn job_facts(src: &Source) -> JobFacts {
     job_facts_bytes(&src.bytes, &src.path)
 }
 
+/// What the parse needs to know about the whole trace before its first event: the
+/// executor and job id (every event carries them) and whether the trace has section
+/// markers (a web copy's duration lines are read only when it has none).
+#[derive(Debug, PartialEq, Eq)]
+struct ParseFacts {
+    executor: Option<String>,
+    job_id: Option<u64>,
+    markers: bool,
+}
+
+/// Needles for the lines [`parse_facts`] must look at (besides lines with ESC or `\r`).
+static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+    std::sync::LazyLock::new(|| {
+        [
+            &b"Preparing the \""[..],
+            b"Using ",
+            b"Uploading artifacts as ",
+            b"section_",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
+/// The [`ParseFacts`] of a trace, equal to what [`job_facts_bytes`] says, without making
+/// every line readable: only the lines that can name the executor or the job id or hold a
+/// marker are looked at. A line's visible text can start with `Using ` (or hold a marker)
+/// only when the raw line holds that text, an escape sequence or a `\r` (which may join
+/// pieces), so every other line is passed over. Web copies with line numbers (their
+/// numbering is state across lines) and CR-only files take the full walk.
+fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
+    if term != Terminator::Lf || numbered(bytes, term).is_some() {
+        let f = job_facts_bytes(bytes, path);
+        return ParseFacts {
+            markers: f
+                .sections
+                .iter()
+                .any(|s| s.start.is_some() || s.end.is_some()),
+            executor: f.executor,
+            job_id: f.job_id,
+        };
+    }
+    // Starts of candidate lines: from each hit, the line around it, then on after it.
+    let mut starts: Vec<usize> = Vec::new();
+    let mut add = |at: usize| -> usize {
+        let s = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        starts.push(s);
+        memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1)
+    };
+    let mut pos = 0;
+    while let Some(i) = memchr::memchr2(0x1b, b'\r', &bytes[pos..]) {
+        pos = add(pos + i);
+    }
+    for f in FACT_LINES.iter() {
+        let mut pos = 0;
+        while let Some(i) = f.find(&bytes[pos..]) {
+            pos = add(pos + i);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut pf = ParseFacts {
+        executor: None,
+        job_id: None,
+        markers: false,
+    };
+    for s in starts {
+        let e = memchr::memchr(b'\n', &bytes[s..]).map_or(bytes.len(), |i| s + i);
+        let mut text = &bytes[s..e];
+        if text.last() == Some(&b'\r') {
+            text = &text[..text.len() - 1];
+        }
+        let v = view(text, s);
+        pf.markers |= !v.markers.is_empty();
+        let t = &v.text.b[..];
+        // The branches of `job_facts_bytes` in its order; those that name neither the
+        // executor nor the job id only stop the later ones.
+        if t.is_empty() || t.starts_with(b"Running with gitlab-runner ") || t.starts_with(b"  on ")
+        {
+            continue;
+        }
+        if let Some(r) = executor_of(t) {
+            pf.executor = Some(crate::text::lossy(&t[r]).into_owned());
+        } else if image_of(t).is_some() {
+            if t.starts_with(b"Using Docker executor") {
+                pf.executor.get_or_insert_with(|| "docker".into());
+            } else if t.starts_with(b"Using Kubernetes executor") {
+                pf.executor.get_or_insert_with(|| "kubernetes".into());
+            }
+        } else if t.starts_with(b"Using Shell") {
+            pf.executor.get_or_insert_with(|| "shell".into());
+        } else if t.starts_with(b"$ ") || status_of(t).is_some() || t.starts_with(b"WARNING: ") {
+        } else if t.starts_with(b"Uploading artifacts as ")
+            && let Some(i) = memchr::memmem::find(t, b" id=")
+        {
+            let d = t[i + 4..].iter().take_while(|c| c.is_ascii_digit()).count();
+            pf.job_id = crate::text::parse_u64(&t[i + 4..i + 4 + d]).or(pf.job_id);
+        }
+    }
+    if pf.job_id.is_none() {
+        pf.job_id = job_id_from_path(path);
+    }
+    pf
+}
+
 /// Finds the raw source range of the executor name (it is never split by ANSI codes), so
 /// every event can carry it as a span.
 fn executor_span(bytes: &[u8], executor: &str) -> Option<Text> {
@@ -708,7 +811,7 @@ impl Format for GitlabTrace {
         }
     }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
-        let facts = job_facts(src);
+        let facts = parse_facts(&src.bytes, src.terminator, &src.path);
         sink.reserve_events(1);
         let unit = sink.atoms.intern("job");
         let k_exec = sink.atoms.intern("executor");
@@ -738,10 +841,7 @@ impl Format for GitlabTrace {
         let mut starts: Vec<(Range<usize>, i64)> = Vec::new();
         let mut section: Option<Range<usize>> = None;
         let mut open_block = false;
-        let saw_markers = facts
-            .sections
-            .iter()
-            .any(|s| s.start.is_some() || s.end.is_some());
+        let saw_markers = facts.markers;
         let mut pending = Pending::default();
         walk(&src.bytes, src.terminator, |line, v| {
             let t = &v.text.b[..];
@@ -999,5 +1099,58 @@ mod tests {
         assert_eq!(web_duration(b"01:02:03"), Some(3723));
         assert_eq!(web_duration(b"0:13"), None);
         assert_eq!(web_duration(b"ab:cd"), None);
+    }
+
+    #[test]
+    fn parse_facts_agree_with_the_full_walk() {
+        let full = |b: &[u8], path: &str| {
+            let f = job_facts_bytes(b, path);
+            ParseFacts {
+                markers: f
+                    .sections
+                    .iter()
+                    .any(|s| s.start.is_some() || s.end.is_some()),
+                executor: f.executor,
+                job_id: f.job_id,
+            }
+        };
+        let mut inputs: Vec<(Vec<u8>, String)> = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in [
+            "tests/fixtures/gitlab",
+            "tests/fixtures/gitlab/cr-only",
+            "tests/fixtures/mixed",
+        ] {
+            let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_file()
+                    && !matches!(
+                        p.extension().and_then(|x| x.to_str()),
+                        Some("gz" | "xz" | "zst")
+                    )
+                {
+                    let b = std::fs::read(&p).unwrap();
+                    inputs.push((b, p.display().to_string()));
+                }
+            }
+        }
+        assert!(inputs.len() >= 5, "fixtures not found");
+        // Pieces split by escapes, `\r` and markers; CRLF; an executor named twice.
+        for (b, name) in [
+            (&b"Us\x1b[0ming Docker executor with image nix:1 ...\nUploading artifacts as \"archive\" to coordinator... 201 Created  id=4711 responseStatus=201\n"[..], "a.log"),
+            (b"x\rUsing Shell (bash) executor...\r\n$ make\r\n", "job-12.log"),
+            (b"Usi section_start:1700000000:s\rng Kubernetes executor with image k ...\n", "b.log"),
+            (b"Preparing the \"docker+machine\" executor\nPreparing the \"shell\" executor\n  on r1 tok\nsection_end:1700000001:s\n", "c.log"),
+            (b"plain output only\nUsing nothing here\n", "pages-4711.log"),
+        ] {
+            inputs.push((b.to_vec(), name.to_string()));
+        }
+        for (b, path) in &inputs {
+            let term = Terminator::detect(b);
+            assert_eq!(parse_facts(b, term, path), full(b, path), "{path}");
+        }
     }
 }

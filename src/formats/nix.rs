@@ -306,9 +306,78 @@ const ACTIVATION: &[&str] = &[
     "restarting the following units",
 ];
 
+/// Prefixes one of which every line [`classify_full`] recognises starts with (after its
+/// indentation), shell errors aside (those are known by their end). Shortened where that
+/// covers several branches (`error` for `error:` and `error (ignored):`): the gate must
+/// only never say no to a line a branch takes. A branch added to `classify_full` needs its
+/// prefix here (the test `gate_agrees_with_the_full_classifier` reads every fixture).
+const GATE: &[&str] = &[
+    "error",
+    "warning:",
+    "evaluation warning:",
+    "copying ",
+    "building ",
+    "querying info about",
+    "unpacking ",
+    "evaluating derivation",
+    "accepted connection from pid",
+    "these ",
+    "this ",
+    "path ",
+    "reading the Nix store",
+    "checking ",
+    "unexpected Nix daemon error:",
+    // ssh
+    "Connection to ",
+    "Shared connection to ",
+    "ssh: ",
+    "client_loop: send disconnect:",
+    "Timeout, server ",
+    "packet_write_wait:",
+    "kex_exchange_identification:",
+    "Host key verification failed",
+    // attic client
+    "❌ ",
+    "✅ ",
+    "⚙",
+    "Error",
+    "✍️ ",
+    "Configuring Nix to use ",
+    "✨ Created cache ",
+    "+ Substituter: ",
+    "🤷 ",
+    // the attic client's tracing lines
+    "ERROR ",
+    "WARN ",
+    "INFO ",
+    "DEBUG ",
+    "TRACE ",
+];
+
+/// [`GATE`] with [`UNIT_LISTS`] and [`ACTIVATION`], as one anchored automaton: a line of
+/// ordinary command output (`   Compiling serde v1.0`) is turned away after a few bytes
+/// instead of some sixty prefix comparisons.
+static GATE_AC: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .start_kind(aho_corasick::StartKind::Anchored)
+        .build(GATE.iter().chain(UNIT_LISTS).chain(ACTIVATION))
+        .expect("static patterns")
+});
+
 /// Classifies one message (ANSI already stripped, no timestamp). `None` when the line is
 /// not a Nix, activation, ssh, shell or attic client line.
 pub fn classify(b: &[u8]) -> Option<Class> {
+    let t = b.trim_ascii_start();
+    let input = aho_corasick::Input::new(t).anchored(aho_corasick::Anchored::Yes);
+    if !GATE_AC.is_match(input) {
+        // No prefix branch can take it: only a shell error can.
+        return shell(t).map(|cl| shift(cl, b.len() - t.len()));
+    }
+    classify_full(b)
+}
+
+/// [`classify`] without the prefix gate.
+fn classify_full(b: &[u8]) -> Option<Class> {
     let mut c = Class {
         unit: "nix",
         ..Class::default()
@@ -673,6 +742,48 @@ impl Format for Nix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gate_agrees_with_the_full_classifier() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let mut stack = vec![root.join("tests/fixtures"), root.join("samples")];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(b) = std::fs::read(&p) {
+                    for l in Lines::new(&b, Terminator::detect(&b)) {
+                        let c = Clean::new(l.text, l.start, true);
+                        let o = stamp(&c.b).map_or(0, |(_, _, u)| u);
+                        lines.push(c.b[o..].to_vec());
+                    }
+                }
+            }
+        }
+        assert!(lines.len() > 1000, "fixtures not found");
+        // Every literal the branches test, alone, indented and followed by text.
+        for p in GATE.iter().chain(UNIT_LISTS).chain(ACTIVATION) {
+            for l in [
+                p.to_string(),
+                format!("  {p}x y: z"),
+                format!("{p} will be fetched"),
+            ] {
+                lines.push(l.into_bytes());
+            }
+        }
+        let mut taken = 0;
+        for l in &lines {
+            let full = classify_full(l);
+            taken += usize::from(full.is_some());
+            assert_eq!(classify(l), full, "{}", String::from_utf8_lossy(l));
+        }
+        assert!(taken > 100, "{taken}");
+    }
 
     fn field<'a>(b: &'a [u8], c: &Class, k: &str) -> Option<&'a str> {
         c.fields
