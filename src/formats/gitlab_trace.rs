@@ -17,7 +17,7 @@
 //! [`super::nix::classify`], so Nix `error:` blocks keep their indented lines. The per-job
 //! summary is [`job_facts`].
 
-use super::nix::{Clean, Pending, add_fields};
+use super::nix::{Clean, KeyAtoms, Pending, add_fields};
 use super::{Format, Sink};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
@@ -843,6 +843,7 @@ impl Format for GitlabTrace {
         let mut open_block = false;
         let saw_markers = facts.markers;
         let mut pending = Pending::default();
+        let mut keys = KeyAtoms::default();
         walk(&src.bytes, src.terminator, |line, v| {
             let t = &v.text.b[..];
             if v.append && !t.is_empty() && !sink.events.is_empty() {
@@ -987,7 +988,7 @@ impl Format for GitlabTrace {
                 let a = sink.atoms.intern("program");
                 ev.fields.push((a, Text::Owned(cl.unit.into())));
             }
-            add_fields(&mut ev, &mut sink.atoms, &v.text, 0, &fields);
+            add_fields(&mut ev, &mut sink.atoms, &mut keys, &v.text, 0, &fields);
             sink.push(ev);
             if closes {
                 section = None;
@@ -1099,6 +1100,54 @@ mod tests {
         assert_eq!(web_duration(b"01:02:03"), Some(3723));
         assert_eq!(web_duration(b"0:13"), None);
         assert_eq!(web_duration(b"ab:cd"), None);
+    }
+
+    #[test]
+    fn stamped_cargo_build() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gitlab/timestamped-cargo-build-success.log"
+        );
+        let src = Source::from_bytes(0, path, std::fs::read(path).unwrap());
+        let p = crate::formats::parse_source(&src, None);
+        assert_eq!(crate::formats::name_of(p.format.unwrap()), "gitlab-trace");
+        assert_eq!((p.counts.total(), p.counts.unparsed), (src.lines, 0));
+        let field = |ev: &Event, k: &str| {
+            let a = p.atoms.find(k)?;
+            ev.fields
+                .iter()
+                .find(|(n, _)| *n == a)
+                .map(|(_, t)| String::from_utf8_lossy(t.bytes(&src.bytes)).into_owned())
+        };
+        let msg = |ev: &Event| String::from_utf8_lossy(ev.message.bytes(&src.bytes)).into_owned();
+        // 49 lines: the `+` line joins the section end before it, and the indented lines
+        // after `warning:` are its block (cargo's `  -->` and `    Finished` alike).
+        assert_eq!(p.events.len(), 46);
+        assert!(p.events.iter().all(|e| e.clock == ClockMethod::Exact));
+        assert!(
+            p.events
+                .iter()
+                .all(|e| field(e, "executor").as_deref() == Some("docker"))
+        );
+        let c = p
+            .events
+            .iter()
+            .find(|e| msg(e).starts_with("   Compiling tokio"))
+            .unwrap();
+        assert!(matches!(c.message, Text::Span { .. }));
+        let w = p
+            .events
+            .iter()
+            .find(|e| msg(e).starts_with("warning: unused"))
+            .unwrap();
+        assert_eq!((w.severity, w.end_line), (Severity::Warning, w.line + 2));
+        let last = p.events.last().unwrap();
+        assert_eq!(field(last, "status").as_deref(), Some("succeeded"));
+        let f = job_facts(&src);
+        assert_eq!(f.runner_version.as_deref(), Some("18.1.0"));
+        assert_eq!(f.image.as_deref(), Some("rust:1.86-bookworm"));
+        assert_eq!(f.commands, ["cargo build --locked --release"]);
+        assert_eq!(f.status, Some(JobStatus::Succeeded));
     }
 
     #[test]

@@ -415,11 +415,20 @@ static NEEDLES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 11]> =
         .map(memchr::memmem::Finder::new)
     });
 
-/// True when `t` starts with one of [`BODY_PREFIXES`]; the first byte is compared inline
-/// so that most lines cost no `memcmp` call at all.
+/// The first bytes of [`BODY_PREFIXES`], as a table.
+static BODY_FIRST: std::sync::LazyLock<[bool; 256]> = std::sync::LazyLock::new(|| {
+    let mut t = [false; 256];
+    for p in BODY_PREFIXES {
+        t[p[0] as usize] = true;
+    }
+    t
+});
+
+/// True when `t` (not empty) starts with one of [`BODY_PREFIXES`]; a table of their first
+/// bytes turns most lines away without comparing any prefix.
 fn body_prefix(t: &[u8]) -> bool {
     let c = t[0];
-    BODY_PREFIXES.iter().any(|p| p[0] == c && t.starts_with(p))
+    BODY_FIRST[c as usize] && BODY_PREFIXES.iter().any(|p| p[0] == c && t.starts_with(p))
 }
 
 /// A needle every header and kill line holds: ` invoked oom-killer:`, `Killed process `

@@ -547,16 +547,40 @@ pub fn continues_block(t: &[u8]) -> bool {
     matches!(t.first(), Some(b' ' | b'\t')) || t.starts_with("…".as_bytes())
 }
 
+/// The atoms of the field names one parse has used, so that naming a field on every line
+/// costs a comparison of a few bytes instead of hashing the name. Names are interned on
+/// first use, in the order a parse without the cache would intern them.
+#[derive(Debug, Default)]
+pub(crate) struct KeyAtoms(Vec<(&'static str, crate::event::Atom)>);
+
+impl KeyAtoms {
+    /// The atom of `k` in `atoms` (which must be the same for every call).
+    pub(crate) fn get(
+        &mut self,
+        atoms: &mut crate::event::Atoms,
+        k: &'static str,
+    ) -> crate::event::Atom {
+        if let Some((_, a)) = self.0.iter().find(|(n, _)| *n == k) {
+            return *a;
+        }
+        let a = atoms.intern(k);
+        self.0.push((k, a));
+        a
+    }
+}
+
 /// Interns the fields of `c` (ranges of `clean.b` shifted by `off`) onto `ev`.
 pub(crate) fn add_fields(
     ev: &mut Event,
     atoms: &mut crate::event::Atoms,
+    keys: &mut KeyAtoms,
     clean: &Clean<'_>,
     off: usize,
     fields: &[(&'static str, Range<usize>)],
 ) {
+    ev.fields.reserve(fields.len());
     for (k, r) in fields {
-        let a = atoms.intern(k);
+        let a = keys.get(atoms, k);
         if ev.fields.iter().any(|(n, _)| *n == a) {
             continue;
         }
@@ -642,6 +666,7 @@ impl Format for Nix {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let mut open = false;
         let mut pending = Pending::default();
+        let mut keys = KeyAtoms::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, true);
             if c.is_blank() {
@@ -664,7 +689,7 @@ impl Format for Nix {
                 if sink.continue_last(&line).is_some() {
                     pending.append(&mut sink.events, &src.bytes, "\n", &c.b[used..]);
                     let ev = sink.events.last_mut().expect("continued");
-                    add_fields(ev, &mut sink.atoms, &c, used, &cl);
+                    add_fields(ev, &mut sink.atoms, &mut keys, &c, used, &cl);
                 }
                 continue;
             }
@@ -688,7 +713,7 @@ impl Format for Nix {
             if let Some(cl) = &class {
                 ev.severity = cl.severity;
                 ev.unit = sink.atoms.intern(cl.unit);
-                add_fields(&mut ev, &mut sink.atoms, &c, used, &cl.fields);
+                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, used, &cl.fields);
                 open = cl.block;
             }
             sink.push(ev);
