@@ -107,13 +107,13 @@ pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
     let t1 = tok(p);
     if t1 > p && b[t1 - 1] == b':' && t1 < b.len() {
         let first = &b[p..t1 - 1];
-        let bare = single_colon(first);
         let n2 = t1 + 1;
         let t2 = tok(n2);
         let second_target =
             t2 > n2 + 1 && b[t2 - 1] == b':' && target_shaped(&b[n2..t2 - 1]) && t2 < b.len();
+        // `single_colon` scans the whole token: only when there is no `{` to go by.
         let is_spans = memchr::memchr(b'{', first).is_some()
-            || bare
+            || single_colon(first)
             || (second_target
                 && memchr::memmem::find(first, b"::").is_none()
                 && memchr::memmem::find(&b[n2..t2 - 1], b"::").is_some());
