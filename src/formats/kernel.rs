@@ -656,7 +656,7 @@ impl OomGroup {
         }
         let source: &[u8] = &sink.src.bytes;
         let ev = &mut sink.events[o.idx];
-        let mut s = crate::text::lossy(ev.message.bytes(source)).into_owned();
+        let mut s = owned_message(ev, source);
         s.push('\n');
         s.push_str(&crate::text::lossy(&crate::text::strip_ansi(msg)));
         ev.message = Text::Owned(s.into());
@@ -682,6 +682,16 @@ impl OomGroup {
                 self.open = Some(Open { idx, killed: false });
             }
         }
+    }
+}
+
+/// The message of `ev` as a `String` to append to: an owned message is taken over without
+/// a copy or a UTF-8 check (a long report grows line by line; copying and checking the
+/// whole text for every line made the report quadratic), a span is decoded once.
+pub(crate) fn owned_message(ev: &mut Event, source: &[u8]) -> String {
+    match std::mem::take(&mut ev.message) {
+        Text::Owned(b) => String::from(b),
+        span => crate::text::lossy(span.bytes(source)).into_owned(),
     }
 }
 
