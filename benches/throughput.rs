@@ -4,11 +4,13 @@
 //! Inputs are the test fixtures repeated to a few MiB in memory, so the figures measure
 //! the code, not the disk:
 //! - `parse/<case>`: one format's `parse` on one thread, for the formats whose inputs the
-//!   corpus is made of (journal JSON, export, short-iso, dmesg with OOM reports);
+//!   corpus is made of (journal JSON, export, short-iso, dmesg with OOM reports, coloured
+//!   atticd request lines, GitLab traces with FF_TIMESTAMPS);
 //! - `format/<name>`: every registered format (atticd, GitLab traces, ... whatever
 //!   [`FORMATS`] holds when this is built), on the largest fixture or sample file that
 //!   sniffs as that format; a format with no such file is skipped with a note;
-//! - `parse_source/<case>`: sniffing plus the chunked parallel parse on the default pool;
+//! - `parse_source/<case>`: sniffing plus the chunked parallel parse on the default pool
+//!   (`gitlab-trace-small-file`: one 2 KB trace as it is, for folders of many small files);
 //! - `lines`, `time`: line splitting and timestamp parsing;
 //! - `timeline/load_sources`: parse, clock alignment and the merge of several sources;
 //! - `miner/*`: the template miner (`gaplog templates`, the unexplained-errors stage).
@@ -87,6 +89,18 @@ fn parsers(c: &mut Criterion) {
             "journal-text",
         ),
         ("dmesg-oom", "kernel/oom-6.1-interleaved.dmesg", "kernel"),
+        // Like the corpus's atticd part: coloured tower-http request lines.
+        (
+            "atticd-ansi",
+            "atticd/tower-http-requests-ansi.log",
+            "atticd",
+        ),
+        // Like the corpus's job traces: FF_TIMESTAMPS, sections, cargo output.
+        (
+            "gitlab-trace-stamped",
+            "gitlab/timestamped-cargo-build-success.log",
+            "gitlab-trace",
+        ),
     ];
     let mut g = c.benchmark_group("parse");
     for (case, file, format) in cases {
@@ -108,6 +122,16 @@ fn parsers(c: &mut Criterion) {
             b.iter(|| black_box(formats::parse_source(&src, None).events.len()))
         });
     }
+    // A folder of many small job traces: sniffing and per-source setup weigh as much as
+    // the lines (the fixture as it is, 2 KB, sniffed and parsed).
+    let raw =
+        std::fs::read(root().join("tests/fixtures/gitlab/timestamped-cargo-build-success.log"))
+            .expect("fixture");
+    let small = Source::from_bytes(0, "jobs/4711.log", raw);
+    g.throughput(Throughput::Bytes(small.bytes.len() as u64));
+    g.bench_function("gitlab-trace-small-file", |b| {
+        b.iter(|| black_box(formats::parse_source(&small, None).events.len()))
+    });
     g.finish();
 }
 

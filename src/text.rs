@@ -68,6 +68,51 @@ pub fn strip_ansi(b: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// A run of bytes kept verbatim by [`strip_ansi_runs`]: `len` bytes at `clean` in the
+/// stripped text are the bytes at `raw` in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// Offset in the stripped text.
+    pub clean: usize,
+    /// Offset in the source.
+    pub raw: usize,
+    /// Length.
+    pub len: usize,
+}
+
+/// Strips `b` (which starts at byte `base` of its source) like [`strip_ansi`], into the
+/// reused buffer `out`, recording in `runs` where each piece of text between escapes came
+/// from: a range of the stripped text that lies in one run is a span of the source. Both
+/// buffers are cleared first; nothing is allocated once they have grown to a line's size.
+pub fn strip_ansi_runs(b: &[u8], base: usize, out: &mut Vec<u8>, runs: &mut Vec<Run>) {
+    out.clear();
+    runs.clear();
+    let mut i = 0;
+    while i < b.len() {
+        match memchr::memchr(0x1b, &b[i..]) {
+            Some(0) => i = escape_end(b, i),
+            Some(j) => {
+                runs.push(Run {
+                    clean: out.len(),
+                    raw: base + i,
+                    len: j,
+                });
+                out.extend_from_slice(&b[i..i + j]);
+                i += j;
+            }
+            None => {
+                runs.push(Run {
+                    clean: out.len(),
+                    raw: base + i,
+                    len: b.len() - i,
+                });
+                out.extend_from_slice(&b[i..]);
+                break;
+            }
+        }
+    }
+}
+
 /// `b` without ANSI escapes, and for each kept byte its offset in `b` (so that ranges found
 /// in the stripped text can be given back as ranges of the raw bytes).
 pub fn strip_ansi_mapped(b: &[u8]) -> (Vec<u8>, Vec<usize>) {
@@ -225,6 +270,44 @@ mod tests {
         let plain = Stripped::new(b"plain");
         assert!(matches!(plain.text, Cow::Borrowed(_)));
         assert_eq!(plain.raw_range(1..3), 1..3);
+    }
+
+    #[test]
+    fn run_stripping_records_where_text_came_from() {
+        let raw = b"\x1b[2mab\x1b[0m \x1b[31mERR\x1b[0m tail";
+        let (mut out, mut runs) = (Vec::new(), Vec::new());
+        strip_ansi_runs(raw, 100, &mut out, &mut runs);
+        assert_eq!(out, strip_ansi(raw).as_ref());
+        assert_eq!(out, b"ab ERR tail");
+        for r in &runs {
+            assert_eq!(
+                &out[r.clean..r.clean + r.len],
+                &raw[r.raw - 100..r.raw - 100 + r.len]
+            );
+        }
+        assert_eq!(runs.len(), 4);
+        assert_eq!(
+            runs[2],
+            Run {
+                clean: 3,
+                raw: 100 + 16,
+                len: 3
+            }
+        );
+        strip_ansi_runs(b"plain", 7, &mut out, &mut runs);
+        assert_eq!(
+            (out.as_slice(), runs.as_slice()),
+            (
+                &b"plain"[..],
+                &[Run {
+                    clean: 0,
+                    raw: 7,
+                    len: 5
+                }][..]
+            )
+        );
+        strip_ansi_runs(b"\x1b[0K", 0, &mut out, &mut runs);
+        assert!(out.is_empty() && runs.is_empty());
     }
 
     #[test]

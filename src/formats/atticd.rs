@@ -16,7 +16,7 @@
 //! its own: it appears inside job traces and terminal transcripts, so [`classify_client`] is
 //! a line classifier the `nix` transcript and `gitlab-trace` parsers call.
 
-use super::nix::{Class, Clean, Pending, add_fields};
+use super::nix::{Class, Clean, KeyAtoms, Pending, add_fields};
 use super::{Format, Refined, Sink};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
@@ -81,7 +81,8 @@ pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
         b"DEBUG" | b"TRACE" => Severity::Debug,
         _ => return None,
     };
-    let mut fields = vec![("level", ls..p)];
+    let mut fields = Vec::with_capacity(6);
+    fields.push(("level", ls..p));
     if p < b.len() && b[p] != b' ' {
         return None;
     }
@@ -106,13 +107,13 @@ pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
     let t1 = tok(p);
     if t1 > p && b[t1 - 1] == b':' && t1 < b.len() {
         let first = &b[p..t1 - 1];
-        let bare = single_colon(first);
         let n2 = t1 + 1;
         let t2 = tok(n2);
         let second_target =
             t2 > n2 + 1 && b[t2 - 1] == b':' && target_shaped(&b[n2..t2 - 1]) && t2 < b.len();
+        // `single_colon` scans the whole token: only when there is no `{` to go by.
         let is_spans = memchr::memchr(b'{', first).is_some()
-            || bare
+            || single_colon(first)
             || (second_target
                 && memchr::memmem::find(first, b"::").is_none()
                 && memchr::memmem::find(&b[n2..t2 - 1], b"::").is_some());
@@ -404,8 +405,12 @@ impl Format for Atticd {
         let unit = sink.atoms.intern("atticd");
         let mut open = Open::None;
         let mut pending = Pending::default();
+        sink.reserve_events(1);
+        // Reused for every coloured line (no allocation per line; see Clean::with_buffers).
+        let (mut buf, mut runs) = (Vec::new(), Vec::new());
+        let mut keys = KeyAtoms::default();
         for line in Lines::new(&src.bytes, src.terminator) {
-            let c = Clean::new(line.text, line.start, false);
+            let c = Clean::with_buffers(line.text, line.start, &mut buf, &mut runs);
             // `docker compose logs` prefixes every line with `service  | `.
             let o = super::gitlab_runner::compose_prefix(&c.b);
             let b = &c.b[o..];
@@ -438,7 +443,7 @@ impl Format for Atticd {
                 ev.clock = ClockMethod::Exact;
                 ev.severity = t.severity;
                 ev.message = c.text(o + t.msg_start..c.b.len());
-                add_fields(&mut ev, &mut sink.atoms, &c, o, &t.fields);
+                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, o, &t.fields);
                 sink.push(ev);
                 open = Open::Event;
                 continue;
@@ -458,7 +463,7 @@ impl Format for Atticd {
                 ev.severity = sev;
                 ev.message = c.text(o..c.b.len());
                 if let Some(r) = listen {
-                    add_fields(&mut ev, &mut sink.atoms, &c, o, &[("listen", r)]);
+                    add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, o, &[("listen", r)]);
                 }
                 open = if sev == Severity::Err {
                     Open::ErrorBlock
@@ -653,6 +658,72 @@ mod tests {
         assert!(Atticd.refine("sshd", b"Listening on [::]:22...").is_none());
         assert!(Atticd.is_continuation("atticd", b"   1: tower_http::trace::make_span::request"));
         assert!(!Atticd.is_continuation("atticd", b"Running migrations..."));
+    }
+
+    #[test]
+    fn coloured_request_lines_keep_verbatim_pieces_as_spans() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/atticd/tower-http-requests-ansi.log"
+        );
+        let src = Source::from_bytes(0, path, std::fs::read(path).unwrap());
+        let p = crate::formats::parse_source(&src, None);
+        assert_eq!(crate::formats::name_of(p.format.unwrap()), "atticd");
+        assert_eq!(p.counts.total(), src.lines);
+        assert_eq!((p.counts.unparsed, p.events.len()), (0, 29));
+        let field = |ev: &Event, k: &str| {
+            let a = p.atoms.find(k).unwrap();
+            ev.fields
+                .iter()
+                .find(|(n, _)| *n == a)
+                .map(|(_, t)| t.clone())
+        };
+        let is_span = |t: &Text| matches!(t, Text::Span { .. });
+        // Text from one piece between escapes is a span; spans never hold an escape.
+        let req = &p.events[4];
+        assert!(is_span(&req.message), "{:?}", req.message);
+        assert_eq!(req.message.bytes(&src.bytes), b"started processing request");
+        let target = field(req, "target").unwrap();
+        assert!(is_span(&target));
+        assert_eq!(target.bytes(&src.bytes), b"tower_http::trace::on_request");
+        assert!(is_span(&field(req, "level").unwrap()));
+        let spans = field(req, "spans").unwrap();
+        assert!(!is_span(&spans));
+        assert!(spans.bytes(&src.bytes).starts_with(b"request{method="));
+        // A message with coloured key=values is decoded text; the values are spans.
+        let resp = &p.events[5];
+        assert!(!is_span(&resp.message));
+        assert!(
+            resp.message
+                .bytes(&src.bytes)
+                .starts_with(b"finished processing request latency=")
+        );
+        let latency = field(resp, "latency").unwrap();
+        assert!(is_span(&latency));
+        assert!(latency.bytes(&src.bytes).ends_with(b" ms"));
+        for ev in &p.events {
+            for t in std::iter::once(&ev.message).chain(ev.fields.iter().map(|(_, t)| t)) {
+                if is_span(t) {
+                    assert!(!t.bytes(&src.bytes).contains(&0x1b));
+                }
+            }
+        }
+        // The failure and the error with its span trace.
+        let fail = p
+            .events
+            .iter()
+            .find(|e| e.severity == Severity::Err)
+            .unwrap();
+        assert_eq!(
+            field(fail, "classification").unwrap().bytes(&src.bytes),
+            b"Status code: 500 Internal Server Error"
+        );
+        let err = p
+            .events
+            .iter()
+            .find(|e| e.message.bytes(&src.bytes).starts_with(b"Storage error"))
+            .unwrap();
+        assert_eq!(err.end_line, err.line + 3);
     }
 
     #[test]

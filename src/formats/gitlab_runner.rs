@@ -86,7 +86,10 @@ fn key_char(c: u8) -> bool {
 
 /// Length of a docker-compose service prefix (`gitlab-runner    | `), 0 when absent.
 pub fn compose_prefix(b: &[u8]) -> usize {
-    let Some(bar) = memchr::memmem::find(&b[..b.len().min(80)], b"| ") else {
+    // The first `| ` in the first 80 bytes (memchr for `|`: no searcher built per line).
+    let head = &b[..b.len().min(80)];
+    let Some(bar) = memchr::memchr_iter(b'|', head).find(|&i| head.get(i + 1) == Some(&b' '))
+    else {
         return 0;
     };
     let name = b[..bar].trim_ascii_end();

@@ -17,7 +17,7 @@
 //! [`super::nix::classify`], so Nix `error:` blocks keep their indented lines. The per-job
 //! summary is [`job_facts`].
 
-use super::nix::{Clean, Pending, add_fields};
+use super::nix::{Clean, KeyAtoms, Pending, add_fields};
 use super::{Format, Sink};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
@@ -177,6 +177,27 @@ fn marker_at(s: &[u8], i: usize) -> Option<(bool, i64, Range<usize>, usize)> {
 static SECTION: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"section_"));
 
+/// The `\r`-separated segments of a line (as `split(|c| c == b'\r')` gives them), found
+/// with `memchr` instead of a byte-at-a-time predicate: most lines have no `\r` at all.
+struct CrSegments<'a>(Option<&'a [u8]>);
+
+impl<'a> Iterator for CrSegments<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.0?;
+        match memchr::memchr(b'\r', r) {
+            Some(i) => {
+                self.0 = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.0 = None;
+                Some(r)
+            }
+        }
+    }
+}
+
 /// Makes a physical line readable (see [`View`]); `start` is its offset in the source.
 pub fn view(line: &[u8], start: usize) -> View<'_> {
     let mut v = View {
@@ -186,11 +207,12 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
         text: Clean {
             b: Cow::Borrowed(&line[..0]),
             base: Some(start),
+            runs: &[],
         },
     };
     let mut have = false;
     let mut seg_off = 0;
-    for (k, seg) in line.split(|&c| c == b'\r').enumerate() {
+    for (k, seg) in CrSegments(Some(line)).enumerate() {
         let off0 = seg_off;
         seg_off += seg.len() + 1;
         let mut s = seg;
@@ -262,10 +284,7 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
                     }
                 }
                 out.extend_from_slice(&s[p..]);
-                Clean {
-                    b: Cow::Owned(crate::text::strip_ansi(&out).into_owned()),
-                    base: None,
-                }
+                Clean::owned(crate::text::strip_ansi(&out).into_owned())
             }
         };
         if c.is_blank() {
@@ -274,10 +293,7 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
         if plus && have {
             let mut joined = v.text.b.into_owned();
             joined.extend_from_slice(&c.b);
-            v.text = Clean {
-                b: Cow::Owned(joined),
-                base: None,
-            };
+            v.text = Clean::owned(joined);
         } else {
             v.text = c;
             have = true;
@@ -323,14 +339,35 @@ fn command_of(t: &[u8]) -> Range<usize> {
     2.min(e)..e
 }
 
+/// The substrings [`status_of`] looks for on every line, with prebuilt finders (building a
+/// searcher per call cost more than the search).
+#[derive(Clone, Copy)]
+enum Status {
+    Ob,
+    Timeout,
+    Failed,
+    TookLonger,
+}
+
+static STATUS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+    std::sync::LazyLock::new(|| {
+        [
+            &b"ob "[..],
+            b"job execution timeout",
+            b"Job failed",
+            b"execution took longer than",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
 /// Status from a final runner line.
 fn status_of(t: &[u8]) -> Option<(JobStatus, Option<Range<usize>>)> {
-    let find = |n: &[u8]| memchr::memmem::find(t, n);
+    let has = |n: Status| STATUS[n as usize].find(t).is_some();
     if t.starts_with(b"Job succeeded") {
         return Some((JobStatus::Succeeded, None));
     }
-    if find(b"job execution timeout").is_some()
-        || (find(b"Job failed").is_some() && find(b"execution took longer than").is_some())
+    // Both searches need `ob `: one search rejects nearly every line of job output.
+    if has(Status::Ob) && (has(Status::Timeout) || (has(Status::Failed) && has(Status::TookLonger)))
     {
         return Some((JobStatus::Timeout, None));
     }
@@ -527,7 +564,11 @@ pub fn job_facts_bytes(bytes: &[u8], path: &str) -> JobFacts {
             });
             return;
         }
-        prev_text = Some((crate::text::lossy(t.trim_ascii()).into_owned(), line.no));
+        // Only a trace without markers reads it back (web copies): no string per line
+        // otherwise.
+        if !saw_marker {
+            prev_text = Some((crate::text::lossy(t.trim_ascii()).into_owned(), line.no));
+        }
         let s = |r: Range<usize>| crate::text::lossy(&t[r]).into_owned();
         if let Some(rest) = t.strip_prefix(b"Running with gitlab-runner ") {
             let mut it = rest.split(|&c| c == b' ');
@@ -586,6 +627,109 @@ pub fn job_facts_bytes(bytes: &[u8], path: &str) -> JobFacts {
 /// The [`JobFacts`] of a source.
 pub fn job_facts(src: &Source) -> JobFacts {
     job_facts_bytes(&src.bytes, &src.path)
+}
+
+/// What the parse needs to know about the whole trace before its first event: the
+/// executor and job id (every event carries them) and whether the trace has section
+/// markers (a web copy's duration lines are read only when it has none).
+#[derive(Debug, PartialEq, Eq)]
+struct ParseFacts {
+    executor: Option<String>,
+    job_id: Option<u64>,
+    markers: bool,
+}
+
+/// Needles for the lines [`parse_facts`] must look at (besides lines with ESC or `\r`).
+static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+    std::sync::LazyLock::new(|| {
+        [
+            &b"Preparing the \""[..],
+            b"Using ",
+            b"Uploading artifacts as ",
+            b"section_",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
+/// The [`ParseFacts`] of a trace, equal to what [`job_facts_bytes`] says, without making
+/// every line readable: only the lines that can name the executor or the job id or hold a
+/// marker are looked at. A line's visible text can start with `Using ` (or hold a marker)
+/// only when the raw line holds that text, an escape sequence or a `\r` (which may join
+/// pieces), so every other line is passed over. Web copies with line numbers (their
+/// numbering is state across lines) and CR-only files take the full walk.
+fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
+    if term != Terminator::Lf || numbered(bytes, term).is_some() {
+        let f = job_facts_bytes(bytes, path);
+        return ParseFacts {
+            markers: f
+                .sections
+                .iter()
+                .any(|s| s.start.is_some() || s.end.is_some()),
+            executor: f.executor,
+            job_id: f.job_id,
+        };
+    }
+    // Starts of candidate lines: from each hit, the line around it, then on after it.
+    let mut starts: Vec<usize> = Vec::new();
+    let mut add = |at: usize| -> usize {
+        let s = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        starts.push(s);
+        memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1)
+    };
+    let mut pos = 0;
+    while let Some(i) = memchr::memchr2(0x1b, b'\r', &bytes[pos..]) {
+        pos = add(pos + i);
+    }
+    for f in FACT_LINES.iter() {
+        let mut pos = 0;
+        while let Some(i) = f.find(&bytes[pos..]) {
+            pos = add(pos + i);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut pf = ParseFacts {
+        executor: None,
+        job_id: None,
+        markers: false,
+    };
+    for s in starts {
+        let e = memchr::memchr(b'\n', &bytes[s..]).map_or(bytes.len(), |i| s + i);
+        let mut text = &bytes[s..e];
+        if text.last() == Some(&b'\r') {
+            text = &text[..text.len() - 1];
+        }
+        let v = view(text, s);
+        pf.markers |= !v.markers.is_empty();
+        let t = &v.text.b[..];
+        // The branches of `job_facts_bytes` in its order; those that name neither the
+        // executor nor the job id only stop the later ones.
+        if t.is_empty() || t.starts_with(b"Running with gitlab-runner ") || t.starts_with(b"  on ")
+        {
+            continue;
+        }
+        if let Some(r) = executor_of(t) {
+            pf.executor = Some(crate::text::lossy(&t[r]).into_owned());
+        } else if image_of(t).is_some() {
+            if t.starts_with(b"Using Docker executor") {
+                pf.executor.get_or_insert_with(|| "docker".into());
+            } else if t.starts_with(b"Using Kubernetes executor") {
+                pf.executor.get_or_insert_with(|| "kubernetes".into());
+            }
+        } else if t.starts_with(b"Using Shell") {
+            pf.executor.get_or_insert_with(|| "shell".into());
+        } else if t.starts_with(b"$ ") || status_of(t).is_some() || t.starts_with(b"WARNING: ") {
+        } else if t.starts_with(b"Uploading artifacts as ")
+            && let Some(i) = memchr::memmem::find(t, b" id=")
+        {
+            let d = t[i + 4..].iter().take_while(|c| c.is_ascii_digit()).count();
+            pf.job_id = crate::text::parse_u64(&t[i + 4..i + 4 + d]).or(pf.job_id);
+        }
+    }
+    if pf.job_id.is_none() {
+        pf.job_id = job_id_from_path(path);
+    }
+    pf
 }
 
 /// Finds the raw source range of the executor name (it is never split by ANSI codes), so
@@ -667,7 +811,8 @@ impl Format for GitlabTrace {
         }
     }
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
-        let facts = job_facts(src);
+        let facts = parse_facts(&src.bytes, src.terminator, &src.path);
+        sink.reserve_events(1);
         let unit = sink.atoms.intern("job");
         let k_exec = sink.atoms.intern("executor");
         let k_job = sink.atoms.intern("job");
@@ -696,11 +841,9 @@ impl Format for GitlabTrace {
         let mut starts: Vec<(Range<usize>, i64)> = Vec::new();
         let mut section: Option<Range<usize>> = None;
         let mut open_block = false;
-        let saw_markers = facts
-            .sections
-            .iter()
-            .any(|s| s.start.is_some() || s.end.is_some());
+        let saw_markers = facts.markers;
         let mut pending = Pending::default();
+        let mut keys = KeyAtoms::default();
         walk(&src.bytes, src.terminator, |line, v| {
             let t = &v.text.b[..];
             if v.append && !t.is_empty() && !sink.events.is_empty() {
@@ -845,7 +988,7 @@ impl Format for GitlabTrace {
                 let a = sink.atoms.intern("program");
                 ev.fields.push((a, Text::Owned(cl.unit.into())));
             }
-            add_fields(&mut ev, &mut sink.atoms, &v.text, 0, &fields);
+            add_fields(&mut ev, &mut sink.atoms, &mut keys, &v.text, 0, &fields);
             sink.push(ev);
             if closes {
                 section = None;
@@ -957,5 +1100,106 @@ mod tests {
         assert_eq!(web_duration(b"01:02:03"), Some(3723));
         assert_eq!(web_duration(b"0:13"), None);
         assert_eq!(web_duration(b"ab:cd"), None);
+    }
+
+    #[test]
+    fn stamped_cargo_build() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gitlab/timestamped-cargo-build-success.log"
+        );
+        let src = Source::from_bytes(0, path, std::fs::read(path).unwrap());
+        let p = crate::formats::parse_source(&src, None);
+        assert_eq!(crate::formats::name_of(p.format.unwrap()), "gitlab-trace");
+        assert_eq!((p.counts.total(), p.counts.unparsed), (src.lines, 0));
+        let field = |ev: &Event, k: &str| {
+            let a = p.atoms.find(k)?;
+            ev.fields
+                .iter()
+                .find(|(n, _)| *n == a)
+                .map(|(_, t)| String::from_utf8_lossy(t.bytes(&src.bytes)).into_owned())
+        };
+        let msg = |ev: &Event| String::from_utf8_lossy(ev.message.bytes(&src.bytes)).into_owned();
+        // 49 lines: the `+` line joins the section end before it, and the indented lines
+        // after `warning:` are its block (cargo's `  -->` and `    Finished` alike).
+        assert_eq!(p.events.len(), 46);
+        assert!(p.events.iter().all(|e| e.clock == ClockMethod::Exact));
+        assert!(
+            p.events
+                .iter()
+                .all(|e| field(e, "executor").as_deref() == Some("docker"))
+        );
+        let c = p
+            .events
+            .iter()
+            .find(|e| msg(e).starts_with("   Compiling tokio"))
+            .unwrap();
+        assert!(matches!(c.message, Text::Span { .. }));
+        let w = p
+            .events
+            .iter()
+            .find(|e| msg(e).starts_with("warning: unused"))
+            .unwrap();
+        assert_eq!((w.severity, w.end_line), (Severity::Warning, w.line + 2));
+        let last = p.events.last().unwrap();
+        assert_eq!(field(last, "status").as_deref(), Some("succeeded"));
+        let f = job_facts(&src);
+        assert_eq!(f.runner_version.as_deref(), Some("18.1.0"));
+        assert_eq!(f.image.as_deref(), Some("rust:1.86-bookworm"));
+        assert_eq!(f.commands, ["cargo build --locked --release"]);
+        assert_eq!(f.status, Some(JobStatus::Succeeded));
+    }
+
+    #[test]
+    fn parse_facts_agree_with_the_full_walk() {
+        let full = |b: &[u8], path: &str| {
+            let f = job_facts_bytes(b, path);
+            ParseFacts {
+                markers: f
+                    .sections
+                    .iter()
+                    .any(|s| s.start.is_some() || s.end.is_some()),
+                executor: f.executor,
+                job_id: f.job_id,
+            }
+        };
+        let mut inputs: Vec<(Vec<u8>, String)> = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in [
+            "tests/fixtures/gitlab",
+            "tests/fixtures/gitlab/cr-only",
+            "tests/fixtures/mixed",
+        ] {
+            let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_file()
+                    && !matches!(
+                        p.extension().and_then(|x| x.to_str()),
+                        Some("gz" | "xz" | "zst")
+                    )
+                {
+                    let b = std::fs::read(&p).unwrap();
+                    inputs.push((b, p.display().to_string()));
+                }
+            }
+        }
+        assert!(inputs.len() >= 5, "fixtures not found");
+        // Pieces split by escapes, `\r` and markers; CRLF; an executor named twice.
+        for (b, name) in [
+            (&b"Us\x1b[0ming Docker executor with image nix:1 ...\nUploading artifacts as \"archive\" to coordinator... 201 Created  id=4711 responseStatus=201\n"[..], "a.log"),
+            (b"x\rUsing Shell (bash) executor...\r\n$ make\r\n", "job-12.log"),
+            (b"Usi section_start:1700000000:s\rng Kubernetes executor with image k ...\n", "b.log"),
+            (b"Preparing the \"docker+machine\" executor\nPreparing the \"shell\" executor\n  on r1 tok\nsection_end:1700000001:s\n", "c.log"),
+            (b"plain output only\nUsing nothing here\n", "pages-4711.log"),
+        ] {
+            inputs.push((b.to_vec(), name.to_string()));
+        }
+        for (b, path) in &inputs {
+            let term = Terminator::detect(b);
+            assert_eq!(parse_facts(b, term, path), full(b, path), "{path}");
+        }
     }
 }

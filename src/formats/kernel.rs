@@ -63,15 +63,51 @@ pub struct KLine<'a> {
 }
 
 /// `[ 1234.567890]` at the start of `b`: (µs, bytes used including `]`).
+///
+/// Hand-rolled (it runs on every dmesg line): `[`, optional spaces, 1 to 12 digits of
+/// seconds, `.`, at least one digit of fraction (the first six are the µs), `]`. This is
+/// exactly what [`time::parse_secs_us`] accepts followed by `]`, minus the `,` fraction
+/// the printk stamp never has.
 fn mono_stamp(b: &[u8]) -> Option<(i64, usize)> {
     if b.first() != Some(&b'[') {
         return None;
     }
-    let (us, used) = time::parse_secs_us(&b[1..])?;
-    if b.get(1 + used) != Some(&b']') || !b[1..1 + used].contains(&b'.') {
+    let mut i = 1;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let s0 = i;
+    let mut secs: i64 = 0;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        secs = secs.wrapping_mul(10).wrapping_add(i64::from(c - b'0'));
+        i += 1;
+    }
+    if i == s0 || i - s0 > 12 || b.get(i) != Some(&b'.') {
         return None;
     }
-    Some((us, used + 2))
+    i += 1;
+    let f0 = i;
+    let mut us: i64 = 0;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if i - f0 < 6 {
+            us = us * 10 + i64::from(c - b'0');
+        }
+        i += 1;
+    }
+    let n = i - f0;
+    if n == 0 || b.get(i) != Some(&b']') {
+        return None;
+    }
+    for _ in n..6 {
+        us *= 10;
+    }
+    Some((secs * 1_000_000 + us, i + 1))
 }
 
 /// `[Tue Mar 24 10:00:00 2026]` (or a localised `[dim. 19 avril 18:03:30 2026]`).
@@ -379,6 +415,28 @@ static NEEDLES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 11]> =
         .map(memchr::memmem::Finder::new)
     });
 
+/// The first bytes of [`BODY_PREFIXES`], as a table.
+static BODY_FIRST: std::sync::LazyLock<[bool; 256]> = std::sync::LazyLock::new(|| {
+    let mut t = [false; 256];
+    for p in BODY_PREFIXES {
+        t[p[0] as usize] = true;
+    }
+    t
+});
+
+/// True when `t` (not empty) starts with one of [`BODY_PREFIXES`]; a table of their first
+/// bytes turns most lines away without comparing any prefix.
+fn body_prefix(t: &[u8]) -> bool {
+    let c = t[0];
+    BODY_FIRST[c as usize] && BODY_PREFIXES.iter().any(|p| p[0] == c && t.starts_with(p))
+}
+
+/// A needle every header and kill line holds: ` invoked oom-killer:`, `Killed process `
+/// and `Kill process ` all contain `ill`, `: OOM victim ` contains `OOM v`. One search for
+/// each instead of four on the lines that are no part of a report (nearly all of them).
+static KILL_HINT: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+    std::sync::LazyLock::new(|| [&b"ill"[..], b"OOM v"].map(memchr::memmem::Finder::new));
+
 /// Classifies a kernel message as part of an OOM report.
 pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
     let t = crate::lines::trim(msg);
@@ -386,7 +444,8 @@ pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
         return None;
     }
     let has = |n: Needle| NEEDLES[n as usize].find(t).is_some();
-    if has(Needle::Invoked) {
+    let ill = KILL_HINT[0].find(t).is_some();
+    if ill && has(Needle::Invoked) {
         return Some(OomPart::Header);
     }
     if t.starts_with(b"oom_reaper: ") {
@@ -396,13 +455,14 @@ pub fn oom_part(msg: &[u8]) -> Option<OomPart> {
     {
         return Some(OomPart::Constraint);
     }
-    if has(Needle::Killed)
-        || (has(Needle::Kill) && (has(Needle::Score) || has(Needle::Sharing)))
-        || has(Needle::Victim)
+    if (ill
+        && (has(Needle::Killed)
+            || (has(Needle::Kill) && (has(Needle::Score) || has(Needle::Sharing)))))
+        || (KILL_HINT[1].find(t).is_some() && has(Needle::Victim))
     {
         return Some(OomPart::Kill);
     }
-    if msg[0] == b' ' || msg[0] == b'\t' || BODY_PREFIXES.iter().any(|p| t.starts_with(p)) {
+    if msg[0] == b' ' || msg[0] == b'\t' || body_prefix(t) {
         return Some(OomPart::Body);
     }
     // Task table rows `[  1234]` and the table header `[  pid  ]`.
@@ -596,7 +656,7 @@ impl OomGroup {
         }
         let source: &[u8] = &sink.src.bytes;
         let ev = &mut sink.events[o.idx];
-        let mut s = crate::text::lossy(ev.message.bytes(source)).into_owned();
+        let mut s = owned_message(ev, source);
         s.push('\n');
         s.push_str(&crate::text::lossy(&crate::text::strip_ansi(msg)));
         ev.message = Text::Owned(s.into());
@@ -622,6 +682,16 @@ impl OomGroup {
                 self.open = Some(Open { idx, killed: false });
             }
         }
+    }
+}
+
+/// The message of `ev` as a `String` to append to: an owned message is taken over without
+/// a copy or a UTF-8 check (a long report grows line by line; copying and checking the
+/// whole text for every line made the report quadratic), a span is decoded once.
+pub(crate) fn owned_message(ev: &mut Event, source: &[u8]) -> String {
+    match std::mem::take(&mut ev.message) {
+        Text::Owned(b) => String::from(b),
+        span => crate::text::lossy(span.bytes(source)).into_owned(),
     }
 }
 
@@ -698,6 +768,7 @@ impl Format for Kernel {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let bytes: &[u8] = &src.bytes;
         let kernel = sink.atoms.intern("kernel");
+        sink.reserve_events(1);
         let mut oom = OomGroup::default();
         let mut kmsg = false;
         // The event the previous line went to (unstamped continuation lines follow it, which

@@ -33,6 +33,10 @@ pub struct Clean<'a> {
     pub b: Cow<'a, [u8]>,
     /// Offset of `b[0]` in the source when `b` is borrowed from it.
     pub base: Option<usize>,
+    /// When `b` is the line with its escapes removed: where its pieces are in the source
+    /// (see [`crate::text::strip_ansi_runs`]), so that a range within one piece is still a
+    /// span. Empty otherwise.
+    pub runs: &'a [crate::text::Run],
 }
 
 impl<'a> Clean<'a> {
@@ -50,21 +54,61 @@ impl<'a> Clean<'a> {
             Cow::Borrowed(b) => Clean {
                 b: Cow::Borrowed(b),
                 base: Some(start),
+                runs: &[],
             },
-            Cow::Owned(v) => Clean {
-                b: Cow::Owned(v),
-                base: None,
-            },
+            Cow::Owned(v) => Clean::owned(v),
+        }
+    }
+    /// Decoded text that is no span of the source.
+    pub fn owned(v: Vec<u8>) -> Clean<'a> {
+        Clean {
+            b: Cow::Owned(v),
+            base: None,
+            runs: &[],
+        }
+    }
+    /// Like [`Clean::new`] without `\r` resolution, stripping into reused buffers: no
+    /// allocation per line, and fields within one piece between escapes stay spans (a
+    /// coloured tracing line's target, level and most values).
+    pub fn with_buffers(
+        text: &'a [u8],
+        start: usize,
+        buf: &'a mut Vec<u8>,
+        runs: &'a mut Vec<crate::text::Run>,
+    ) -> Clean<'a> {
+        if memchr::memchr(0x1b, text).is_none() {
+            return Clean {
+                b: Cow::Borrowed(text),
+                base: Some(start),
+                runs: &[],
+            };
+        }
+        crate::text::strip_ansi_runs(text, start, buf, runs);
+        Clean {
+            b: Cow::Borrowed(buf.as_slice()),
+            base: None,
+            runs: runs.as_slice(),
         }
     }
     /// The text of `r` (a range of `self.b`): a span when borrowed, owned otherwise.
     pub fn text(&self, r: Range<usize>) -> Text {
         let e = r.end.min(self.b.len());
         let s = r.start.min(e);
-        match self.base {
-            Some(base) => Text::span(base + s, base + e),
-            None => Text::Owned(crate::text::lossy(&self.b[s..e]).into()),
+        if let Some(base) = self.base {
+            return Text::span(base + s, base + e);
         }
+        // A range inside one verbatim piece is the same bytes in the source: a span, when
+        // it is valid UTF-8 (the owned text would be the lossy decoding).
+        if s < e
+            && let Some(r) = self
+                .runs
+                .iter()
+                .find(|r| r.clean <= s && e <= r.clean + r.len)
+            && std::str::from_utf8(&self.b[s..e]).is_ok()
+        {
+            return Text::span(r.raw + (s - r.clean), r.raw + (e - r.clean));
+        }
+        Text::Owned(crate::text::lossy(&self.b[s..e]).into())
     }
     /// True when the line holds only spaces and tabs.
     pub fn is_blank(&self) -> bool {
@@ -262,9 +306,78 @@ const ACTIVATION: &[&str] = &[
     "restarting the following units",
 ];
 
+/// Prefixes one of which every line [`classify_full`] recognises starts with (after its
+/// indentation), shell errors aside (those are known by their end). Shortened where that
+/// covers several branches (`error` for `error:` and `error (ignored):`): the gate must
+/// only never say no to a line a branch takes. A branch added to `classify_full` needs its
+/// prefix here (the test `gate_agrees_with_the_full_classifier` reads every fixture).
+const GATE: &[&str] = &[
+    "error",
+    "warning:",
+    "evaluation warning:",
+    "copying ",
+    "building ",
+    "querying info about",
+    "unpacking ",
+    "evaluating derivation",
+    "accepted connection from pid",
+    "these ",
+    "this ",
+    "path ",
+    "reading the Nix store",
+    "checking ",
+    "unexpected Nix daemon error:",
+    // ssh
+    "Connection to ",
+    "Shared connection to ",
+    "ssh: ",
+    "client_loop: send disconnect:",
+    "Timeout, server ",
+    "packet_write_wait:",
+    "kex_exchange_identification:",
+    "Host key verification failed",
+    // attic client
+    "❌ ",
+    "✅ ",
+    "⚙",
+    "Error",
+    "✍️ ",
+    "Configuring Nix to use ",
+    "✨ Created cache ",
+    "+ Substituter: ",
+    "🤷 ",
+    // the attic client's tracing lines
+    "ERROR ",
+    "WARN ",
+    "INFO ",
+    "DEBUG ",
+    "TRACE ",
+];
+
+/// [`GATE`] with [`UNIT_LISTS`] and [`ACTIVATION`], as one anchored automaton: a line of
+/// ordinary command output (`   Compiling serde v1.0`) is turned away after a few bytes
+/// instead of some sixty prefix comparisons.
+static GATE_AC: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .start_kind(aho_corasick::StartKind::Anchored)
+        .build(GATE.iter().chain(UNIT_LISTS).chain(ACTIVATION))
+        .expect("static patterns")
+});
+
 /// Classifies one message (ANSI already stripped, no timestamp). `None` when the line is
 /// not a Nix, activation, ssh, shell or attic client line.
 pub fn classify(b: &[u8]) -> Option<Class> {
+    let t = b.trim_ascii_start();
+    let input = aho_corasick::Input::new(t).anchored(aho_corasick::Anchored::Yes);
+    if !GATE_AC.is_match(input) {
+        // No prefix branch can take it: only a shell error can.
+        return shell(t).map(|cl| shift(cl, b.len() - t.len()));
+    }
+    classify_full(b)
+}
+
+/// [`classify`] without the prefix gate.
+fn classify_full(b: &[u8]) -> Option<Class> {
     let mut c = Class {
         unit: "nix",
         ..Class::default()
@@ -434,16 +547,40 @@ pub fn continues_block(t: &[u8]) -> bool {
     matches!(t.first(), Some(b' ' | b'\t')) || t.starts_with("…".as_bytes())
 }
 
+/// The atoms of the field names one parse has used, so that naming a field on every line
+/// costs a comparison of a few bytes instead of hashing the name. Names are interned on
+/// first use, in the order a parse without the cache would intern them.
+#[derive(Debug, Default)]
+pub(crate) struct KeyAtoms(Vec<(&'static str, crate::event::Atom)>);
+
+impl KeyAtoms {
+    /// The atom of `k` in `atoms` (which must be the same for every call).
+    pub(crate) fn get(
+        &mut self,
+        atoms: &mut crate::event::Atoms,
+        k: &'static str,
+    ) -> crate::event::Atom {
+        if let Some((_, a)) = self.0.iter().find(|(n, _)| *n == k) {
+            return *a;
+        }
+        let a = atoms.intern(k);
+        self.0.push((k, a));
+        a
+    }
+}
+
 /// Interns the fields of `c` (ranges of `clean.b` shifted by `off`) onto `ev`.
 pub(crate) fn add_fields(
     ev: &mut Event,
     atoms: &mut crate::event::Atoms,
+    keys: &mut KeyAtoms,
     clean: &Clean<'_>,
     off: usize,
     fields: &[(&'static str, Range<usize>)],
 ) {
+    ev.fields.reserve(fields.len());
     for (k, r) in fields {
-        let a = atoms.intern(k);
+        let a = keys.get(atoms, k);
         if ev.fields.iter().any(|(n, _)| *n == a) {
             continue;
         }
@@ -529,6 +666,7 @@ impl Format for Nix {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let mut open = false;
         let mut pending = Pending::default();
+        let mut keys = KeyAtoms::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, true);
             if c.is_blank() {
@@ -551,7 +689,7 @@ impl Format for Nix {
                 if sink.continue_last(&line).is_some() {
                     pending.append(&mut sink.events, &src.bytes, "\n", &c.b[used..]);
                     let ev = sink.events.last_mut().expect("continued");
-                    add_fields(ev, &mut sink.atoms, &c, used, &cl);
+                    add_fields(ev, &mut sink.atoms, &mut keys, &c, used, &cl);
                 }
                 continue;
             }
@@ -575,7 +713,7 @@ impl Format for Nix {
             if let Some(cl) = &class {
                 ev.severity = cl.severity;
                 ev.unit = sink.atoms.intern(cl.unit);
-                add_fields(&mut ev, &mut sink.atoms, &c, used, &cl.fields);
+                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, used, &cl.fields);
                 open = cl.block;
             }
             sink.push(ev);
@@ -629,6 +767,48 @@ impl Format for Nix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gate_agrees_with_the_full_classifier() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let mut stack = vec![root.join("tests/fixtures"), root.join("samples")];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(b) = std::fs::read(&p) {
+                    for l in Lines::new(&b, Terminator::detect(&b)) {
+                        let c = Clean::new(l.text, l.start, true);
+                        let o = stamp(&c.b).map_or(0, |(_, _, u)| u);
+                        lines.push(c.b[o..].to_vec());
+                    }
+                }
+            }
+        }
+        assert!(lines.len() > 1000, "fixtures not found");
+        // Every literal the branches test, alone, indented and followed by text.
+        for p in GATE.iter().chain(UNIT_LISTS).chain(ACTIVATION) {
+            for l in [
+                p.to_string(),
+                format!("  {p}x y: z"),
+                format!("{p} will be fetched"),
+            ] {
+                lines.push(l.into_bytes());
+            }
+        }
+        let mut taken = 0;
+        for l in &lines {
+            let full = classify_full(l);
+            taken += usize::from(full.is_some());
+            assert_eq!(classify(l), full, "{}", String::from_utf8_lossy(l));
+        }
+        assert!(taken > 100, "{taken}");
+    }
 
     fn field<'a>(b: &'a [u8], c: &Class, k: &str) -> Option<&'a str> {
         c.fields

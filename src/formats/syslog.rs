@@ -221,7 +221,7 @@ pub fn set_message(ev: &mut Event, src: &Source, start: usize, end: usize, _line
 /// Appends bytes `start..end` of `source` to `ev.message` on a new line (the message
 /// becomes owned).
 pub fn append_message(ev: &mut Event, source: &[u8], start: usize, end: usize) {
-    let mut s = String::from_utf8_lossy(ev.message.bytes(source)).into_owned();
+    let mut s = super::kernel::owned_message(ev, source);
     s.push('\n');
     let add = crate::text::strip_ansi(&source[start.min(end)..end]);
     s.push_str(&crate::text::lossy(&add));
