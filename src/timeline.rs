@@ -58,12 +58,7 @@ impl Timeline {
             .iter()
             .flat_map(|s| {
                 s.parsed.events.iter().enumerate().map(move |(i, e)| {
-                    let t = if e.clock == ClockMethod::Missing || e.clock == ClockMethod::Monotonic
-                    {
-                        i64::MAX
-                    } else {
-                        e.time
-                    };
+                    let t = sort_time(e);
                     (t, s.src.id, e.line, i as u32)
                 })
             })
@@ -197,6 +192,8 @@ impl Timeline {
         }
         // Candidates with their timeline rank (time, source, line, index).
         let mut cands: Vec<((i64, SourceId, u32, u32), EvRef)> = Vec::new();
+        // (host name hash, monotonic stamp, source, index into `cands`).
+        let mut stamps: Vec<(u64, i64, SourceId, u32)> = Vec::new();
         for (s, hs) in self.sources.iter().zip(&per_source) {
             let shared: Vec<Atom> = hs
                 .iter()
@@ -209,21 +206,50 @@ impl Timeline {
             let Some(kernel) = s.parsed.atoms.find("kernel") else {
                 continue;
             };
+            let host_hash: Vec<(Atom, u64)> = shared
+                .iter()
+                .map(|&a| (a, hash(s.parsed.atoms.get(a).as_bytes())))
+                .collect();
             for (i, e) in s.parsed.events.iter().enumerate() {
-                if e.unit == kernel && e.mono_us.is_some() && shared.contains(&e.host) {
-                    let t = if matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic) {
-                        i64::MAX
-                    } else {
-                        e.time
-                    };
-                    let r = EvRef {
-                        source: s.src.id,
-                        index: i as u32,
-                    };
-                    cands.push(((t, s.src.id, e.line, i as u32), r));
+                if e.unit != kernel {
+                    continue;
                 }
+                let (Some(m), Some(&(_, hh))) =
+                    (e.mono_us, host_hash.iter().find(|(a, _)| *a == e.host))
+                else {
+                    continue;
+                };
+                let r = EvRef {
+                    source: s.src.id,
+                    index: i as u32,
+                };
+                cands.push(((sort_time(e), s.src.id, e.line, i as u32), r));
+                stamps.push((hh, m, s.src.id, (cands.len() - 1) as u32));
             }
         }
+        // Only a (host, stamp) that two sources carry can be a duplicate: sorting the
+        // stamps finds those without hashing every kernel line's text (a dmesg and the
+        // journal of its boot share most of theirs; other lines are never compared).
+        stamps.par_sort_unstable();
+        let mut maybe = vec![false; cands.len()];
+        let mut g = 0;
+        while g < stamps.len() {
+            let mut h = g + 1;
+            while h < stamps.len() && stamps[h].0 == stamps[g].0 && stamps[h].1 == stamps[g].1 {
+                h += 1;
+            }
+            if stamps[g..h].iter().any(|x| x.2 != stamps[g].2) {
+                for x in &stamps[g..h] {
+                    maybe[x.3 as usize] = true;
+                }
+            }
+            g = h;
+        }
+        let mut k = 0;
+        cands.retain(|_| {
+            k += 1;
+            maybe[k - 1]
+        });
         cands.par_sort_unstable_by_key(|c| c.0);
         // Keyed by hashes (host, monotonic stamp, text), no allocation per event; a hit is
         // confirmed by comparing host and text.
@@ -263,6 +289,14 @@ impl Timeline {
 
     fn same(&self, a: EvRef, b: EvRef) -> bool {
         self.host(a) == self.host(b) && self.message_bytes(a) == self.message_bytes(b)
+    }
+
+    /// The key the order is sorted by: (time, source, line, index), untimed events with
+    /// time `i64::MAX` (after every timed one, in source order).
+    pub fn order_key(&self, r: EvRef) -> (i64, SourceId, u32, u32) {
+        let e = self.event(r);
+        let t = sort_time(e);
+        (t, r.source, e.line, r.index)
     }
 
     /// The event behind a reference.
@@ -381,6 +415,16 @@ impl Timeline {
                 Column::new("message".into(), message),
             ],
         )
+    }
+}
+
+/// The time an event sorts by: its time, or `i64::MAX` (after every timed event) when it
+/// has no usable clock.
+fn sort_time(e: &Event) -> i64 {
+    if matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic) {
+        i64::MAX
+    } else {
+        e.time
     }
 }
 

@@ -505,15 +505,39 @@ impl Catalog {
                     .collect()
             })
             .collect();
+        // Source by source, events in the order they sit in memory (messages are spans of
+        // the source, so the automaton reads the input front to back instead of hopping
+        // between 1,700 files in time order); events the merge dropped as duplicates are
+        // skipped. The signals are then put in timeline order by the merge's own key.
+        let mut kept: Vec<Vec<bool>> = tl
+            .sources
+            .iter()
+            .map(|s| vec![false; s.parsed.events.len()])
+            .collect();
+        for r in &tl.order {
+            kept[r.source as usize][r.index as usize] = true;
+        }
         let mut sigs: Vec<Signal> = tl
-            .order
-            .par_chunks(4096)
-            .flat_map_iter(|chunk| {
-                chunk
-                    .iter()
-                    .flat_map(|&r| self.scan_event(tl, r, &extra[r.source as usize]))
+            .sources
+            .par_iter()
+            .zip(kept.par_iter())
+            .flat_map_iter(|(s, kept)| {
+                let source = s.src.id;
+                let extra = &extra[source as usize];
+                kept.iter()
+                    .enumerate()
+                    .filter(|(_, k)| **k)
+                    .flat_map(move |(index, _)| {
+                        let r = EvRef {
+                            source,
+                            index: index as u32,
+                        };
+                        self.scan_event(tl, r, extra)
+                    })
             })
             .collect();
+        // Stable: the signals of one event keep their rule order.
+        sigs.sort_by_key(|s| tl.order_key(s.ev));
         self.apply_context(tl, &mut sigs);
         sigs
     }
