@@ -150,7 +150,8 @@ if "$GAPLOG" --help 2>/dev/null | grep -qE '^\s+templates\b'; then
     # String messages only: jq prints a byte-array MESSAGE (ANSI-coloured output) as one
     # number per line, which is no log text to mine.
     jq -r '.MESSAGE | strings' "${JSON[@]}" >"$LINES_TXT"
-    cat >"$WORK/drain3.py" <<'PY'
+    # Not drain3.py: a script of that name would shadow the package it imports.
+    cat >"$WORK/run_drain3.py" <<'PY'
 import sys
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
@@ -167,7 +168,7 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
 print(len(m.drain.clusters))
 PY
     MSG_BYTES=$(bytes "$LINES_TXT")
-    ROWS+=("drain3 with masking|$MSG_BYTES|python3 $(q "$WORK/drain3.py" "$LINES_TXT")")
+    ROWS+=("drain3 with masking|$MSG_BYTES|python3 $(q "$WORK/run_drain3.py" "$LINES_TXT")")
     ROWS+=("gaplog templates -j1|$MSG_BYTES|$(q "$GAPLOG") templates -j1 $(q "$LINES_TXT")")
 else
     MINER_NOTE="template mining vs drain3: skipped, this gaplog has no template miner (\`gaplog templates\`) yet"
@@ -181,6 +182,7 @@ for r in $(seq 1 "$RUNS"); do
         note "run $r/$RUNS: $name"
         if ! /usr/bin/time -v -o "$WORK/t.$i.$r" bash -c "$cmd" >/dev/null 2>"$WORK/err.$i.$r"; then
             note "$name failed (run $r): $(tail -n 3 "$WORK/err.$i.$r")"
+            touch "$WORK/failed.$i"
         fi
     done
 done
@@ -197,15 +199,17 @@ TABLE="| Row | Input MB | Median wall (s) | MB/s | Peak RSS (MiB) |
 for i in "${!ROWS[@]}"; do
     IFS='|' read -r name in_bytes _ <<<"${ROWS[$i]}"
     w=$(for r in $(seq 1 "$RUNS"); do wall_of "$WORK/t.$i.$r"; done | median)
+    # A row that failed in any run has no figure (its ratios read n/a), not a fast one.
+    [ -e "$WORK/failed.$i" ] && { w=n/a; name="$name (FAILED, see stderr)"; }
     m=$(for r in $(seq 1 "$RUNS"); do rss_of "$WORK/t.$i.$r"; done | median)
     WALL[$name]=$w
     RSS[$name]=$(awk -v k="$m" 'BEGIN {printf "%.1f", k/1024}')
-    MBS[$name]=$(awk -v b="$in_bytes" -v w="$w" 'BEGIN {if (w > 0) printf "%.0f", b/1e6/w; else print "n/a"}')
+    MBS[$name]=$(awk -v b="$in_bytes" -v w="$w" 'BEGIN {if (w != "n/a" && w + 0 > 0) printf "%.0f", b/1e6/w; else print "n/a"}')
     TABLE+=$'\n'"| $name | $(awk -v b="$in_bytes" 'BEGIN {printf "%.0f", b/1e6}') | $w | ${MBS[$name]} | ${RSS[$name]} |"
 done
 
 x() { [ "$1" = n/a ] && echo n/a || echo "$1×"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a/b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a/b}'; }
 verdict() { # value, must, goal, direction (le|ge)
     awk -v v="$1" -v m="$2" -v g="$3" -v d="$4" 'BEGIN {
         if (v == "n/a") { print "n/a"; exit }
