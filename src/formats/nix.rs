@@ -197,15 +197,13 @@ pub fn quoted(b: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
     Some((s..e, e + close.len()))
 }
 
-/// The quoted value right after `key` (e.g. `from `), if any.
-fn quoted_after(b: &[u8], key: &[u8]) -> Option<Range<usize>> {
-    let i = find(b, key)? + key.len();
-    quoted(b, i).map(|(r, _)| r)
-}
-
 /// The range of the first `/nix/store/<hash>-<name>` in `b` (without a sub-path).
 pub fn store_path(b: &[u8]) -> Option<Range<usize>> {
-    let s = find(b, b"/nix/store/")?;
+    store_path_at(b, find(b, b"/nix/store/")?)
+}
+
+/// The store path whose `/nix/store/` starts at `b[s]`.
+fn store_path_at(b: &[u8], s: usize) -> Option<Range<usize>> {
     let mut e = s + 11;
     while e < b.len() && (b[e].is_ascii_alphanumeric() || b"+-._?=".contains(&b[e])) {
         e += 1;
@@ -219,41 +217,68 @@ fn push_once(fields: &mut Vec<(&'static str, Range<usize>)>, k: &'static str, r:
     }
 }
 
+/// Finds a constant needle with a searcher built once per call site: `extract` runs on
+/// every Nix line, and building its dozen searchers per line cost more than searching.
+macro_rules! find_const {
+    ($hay:expr, $needle:expr) => {{
+        static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+            std::sync::OnceLock::new();
+        FINDER
+            .get_or_init(|| memchr::memmem::Finder::new($needle))
+            .find($hay)
+    }};
+}
+
+/// The quoted value after a constant key (as [`quoted_after`]).
+macro_rules! quoted_after_const {
+    ($hay:expr, $key:expr) => {{
+        let key: &'static [u8] = $key;
+        find_const!($hay, key).and_then(|i| quoted($hay, i + key.len()).map(|(r, _)| r))
+    }};
+}
+
 /// Adds the fields every Nix message may carry: store path, URL, substituter, HTTP status,
 /// SQLite statement.
 pub fn extract(b: &[u8], fields: &mut Vec<(&'static str, Range<usize>)>) {
-    if let Some(r) = store_path(b) {
+    if let Some(r) = find_const!(b, b"/nix/store/").and_then(|s| store_path_at(b, s)) {
         push_once(fields, "store_path", r);
     }
-    for key in [
-        &b"unable to download "[..],
-        b"unable to upload ",
-        b"cannot connect to ",
-    ] {
-        if let Some(r) = quoted_after(b, key) {
-            push_once(fields, "url", r);
-        }
+    for r in [
+        quoted_after_const!(b, b"unable to download "),
+        quoted_after_const!(b, b"unable to upload "),
+        quoted_after_const!(b, b"cannot connect to "),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        push_once(fields, "url", r);
     }
     // `disabling binary cache '…'`, `substituter '…' is disabled`, `copying path '…' from
     // '…'`, `ignoring substitute for '…' from '…'`: only URL-like values are substituters.
-    for key in [&b"binary cache "[..], b"substituter ", b" from "] {
-        if let Some(r) = quoted_after(b, key)
-            && [&b"http"[..], b"s3:", b"ssh", b"file:", b"daemon", b"local"]
-                .iter()
-                .any(|p| b[r.clone()].starts_with(p))
+    for r in [
+        quoted_after_const!(b, b"binary cache "),
+        quoted_after_const!(b, b"substituter "),
+        quoted_after_const!(b, b" from "),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if [&b"http"[..], b"s3:", b"ssh", b"file:", b"daemon", b"local"]
+            .iter()
+            .any(|p| b[r.clone()].starts_with(p))
         {
             push_once(fields, "substituter", r);
         }
     }
     // `copying path '…' to 'ssh://root@node1'...` (nix copy --to, nixos-rebuild --target-host)
-    if let Some(r) = quoted_after(b, b" to ")
+    if let Some(r) = quoted_after_const!(b, b" to ")
         && [&b"ssh"[..], b"http", b"s3:", b"file:"]
             .iter()
             .any(|p| b[r.clone()].starts_with(p))
     {
         push_once(fields, "url", r);
     }
-    if let Some(i) = find(b, b"HTTP error ") {
+    if let Some(i) = find_const!(b, b"HTTP error ") {
         let s = i + 11;
         let mut e = s;
         while e < b.len() && b[e].is_ascii_digit() {
@@ -261,13 +286,17 @@ pub fn extract(b: &[u8], fields: &mut Vec<(&'static str, Range<usize>)>) {
         }
         push_once(fields, "http_status", s..e);
     }
-    for key in [&b"SQLite statement "[..], b"SQLite query "] {
-        if let Some(r) = quoted_after(b, key) {
-            push_once(fields, "sqlite_statement", r);
-        }
+    for r in [
+        quoted_after_const!(b, b"SQLite statement "),
+        quoted_after_const!(b, b"SQLite query "),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        push_once(fields, "sqlite_statement", r);
     }
     if !fields.iter().any(|(k, _)| *k == "url")
-        && let Some(s) = find(b, b"https://").or_else(|| find(b, b"http://"))
+        && let Some(s) = find_const!(b, b"https://").or_else(|| find_const!(b, b"http://"))
     {
         let mut e = s;
         while e < b.len() && !matches!(b[e], b' ' | b'\'' | b'"' | b')' | b'\t') {
