@@ -619,30 +619,18 @@ mod tests {
     #[test]
     fn no_format_scores_above_sure_on_any_fixture() {
         // `sniff` stops at SNIFF_SURE: exact only while no format scores more.
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut stack = vec![root.join("tests/fixtures"), root.join("samples")];
         let mut n = 0;
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if let Ok(b) = std::fs::read(&p) {
-                    let sample = &b[..b.len().min(SNIFF_BYTES)];
-                    for f in FORMATS {
-                        assert!(
-                            f.sniff(sample) <= SNIFF_SURE,
-                            "{} on {}",
-                            f.name(),
-                            p.display()
-                        );
-                    }
-                    n += 1;
-                }
+        for src in crate::ingest::fixture_and_sample_sources() {
+            let sample = &src.bytes[..src.bytes.len().min(SNIFF_BYTES)];
+            for f in FORMATS {
+                assert!(
+                    f.sniff(sample) <= SNIFF_SURE,
+                    "{} on {}",
+                    f.name(),
+                    src.path
+                );
             }
+            n += 1;
         }
         assert!(n > 20, "fixtures not found");
     }

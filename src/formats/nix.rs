@@ -799,24 +799,12 @@ mod tests {
 
     #[test]
     fn gate_agrees_with_the_full_classifier() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut lines: Vec<Vec<u8>> = Vec::new();
-        let mut stack = vec![root.join("tests/fixtures"), root.join("samples")];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if let Ok(b) = std::fs::read(&p) {
-                    for l in Lines::new(&b, Terminator::detect(&b)) {
-                        let c = Clean::new(l.text, l.start, true);
-                        let o = stamp(&c.b).map_or(0, |(_, _, u)| u);
-                        lines.push(c.b[o..].to_vec());
-                    }
-                }
+        for src in crate::ingest::fixture_and_sample_sources() {
+            for l in Lines::new(&src.bytes, src.terminator) {
+                let c = Clean::new(l.text, l.start, true);
+                let o = stamp(&c.b).map_or(0, |(_, _, u)| u);
+                lines.push(c.b[o..].to_vec());
             }
         }
         assert!(lines.len() > 1000, "fixtures not found");

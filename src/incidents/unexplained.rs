@@ -1198,14 +1198,7 @@ mod tests {
     /// the reference implementation.
     #[test]
     fn agrees_with_the_reference_on_every_fixture_and_sample_line() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let found = crate::ingest::discover(&[root.join("tests/fixtures"), root.join("samples")]);
-        let opts = crate::ingest::IngestOptions::default();
-        let sources: Vec<_> = found
-            .iter()
-            .enumerate()
-            .map(|(i, f)| crate::ingest::read(i as u32, f, &opts))
-            .collect();
+        let sources = crate::ingest::fixture_and_sample_sources();
         let mut lines: Vec<(&[u8], Option<i64>)> = Vec::new();
         for s in &sources {
             for l in crate::lines::Lines::new(&s.bytes, s.terminator) {

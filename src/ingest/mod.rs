@@ -284,6 +284,21 @@ fn read_file(path: &Path) -> std::io::Result<(Bytes, Option<i64>)> {
     Ok((Bytes::Owned(v), mtime))
 }
 
+/// Every file under `tests/fixtures` and `samples`, read (and decompressed) as the CLI reads
+/// them: the corpus of the unit tests that check a fast path against a reference on all
+/// real-world lines the repository holds.
+#[cfg(test)]
+pub(crate) fn fixture_and_sample_sources() -> Vec<Source> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = discover(&[root.join("tests/fixtures"), root.join("samples")]);
+    let opts = IngestOptions::default();
+    found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| read(i as u32, f, &opts))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
