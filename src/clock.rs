@@ -831,66 +831,56 @@ mod tests {
         (j, ja, d, da, jbytes, dbytes)
     }
 
-    /// Aligns a journal (`j`) and a dmesg (`d`) together; returns the notes.
-    fn align_pair(
-        j: &mut Vec<Event>,
-        ja: &mut Atoms,
-        jb: &[u8],
-        d: &mut Vec<Event>,
-        da: &mut Atoms,
-        db: &[u8],
-        opts: &ClockOptions,
-    ) -> Vec<String> {
+    /// Aligns the journal and the zone-less dmesg of [`tokyo_pair`], the dmesg cut to its
+    /// first `keep` events. Returns the notes, the dmesg's first naive time before
+    /// alignment, and the aligned dmesg events.
+    fn align_tokyo(keep: usize, opts: &ClockOptions) -> (Vec<String>, i64, Vec<Event>) {
+        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
+        d.truncate(keep);
+        let naive = d[0].time;
         let mut inputs = [
             ClockInput {
                 path: "journal.json",
                 mtime: None,
-                events: j,
-                atoms: ja,
-                bytes: jb,
+                events: &mut j,
+                atoms: &mut ja,
+                bytes: &jb,
             },
             ClockInput {
                 path: "dmesg-T.txt",
                 mtime: None,
-                events: d,
-                atoms: da,
-                bytes: db,
+                events: &mut d,
+                atoms: &mut da,
+                bytes: &db,
             },
         ];
-        align(&mut inputs, opts)
+        let notes = align(&mut inputs, opts);
+        (notes, naive, d)
     }
 
     #[test]
     fn zone_offset_inferred_from_kernel_lines_shared_with_an_exact_source() {
-        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
-        let base = d[0].time - 9 * 3600 * NS;
-        let notes = align_pair(
-            &mut j,
-            &mut ja,
-            &jb,
-            &mut d,
-            &mut da,
-            &db,
-            &ClockOptions::default(),
-        );
+        let (notes, naive, d) = align_tokyo(2, &ClockOptions::default());
         assert!(
             notes[1].contains("zone +09:00 inferred from 2 lines"),
             "{}",
             notes[1]
         );
-        assert_eq!(d[0].time, base, "the one-second skew between the two stays");
+        assert_eq!(
+            d[0].time,
+            naive - 9 * 3600 * NS,
+            "the one-second skew between the two stays"
+        );
         assert_eq!(d[0].clock, ClockMethod::InferredZone);
     }
 
     #[test]
     fn explicit_tz_wins_and_one_vote_is_not_enough() {
-        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
-        let naive = d[0].time;
         let opts = ClockOptions {
             tz: vec![("dmesg".into(), "America/New_York".parse().unwrap())],
             ..ClockOptions::default()
         };
-        let notes = align_pair(&mut j, &mut ja, &jb, &mut d, &mut da, &db, &opts);
+        let (notes, naive, d) = align_tokyo(2, &opts);
         assert!(
             notes[1].contains("zone America/New_York (--tz)"),
             "{}",
@@ -898,18 +888,7 @@ mod tests {
         );
         assert_eq!(d[0].time, naive + 5 * 3600 * NS);
         // With one shared line only, no offset is inferred: UTC is assumed and said.
-        let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
-        d.truncate(1);
-        let naive = d[0].time;
-        let notes = align_pair(
-            &mut j,
-            &mut ja,
-            &jb,
-            &mut d,
-            &mut da,
-            &db,
-            &ClockOptions::default(),
-        );
+        let (notes, naive, d) = align_tokyo(1, &ClockOptions::default());
         assert!(notes[1].contains("zone UTC assumed"), "{}", notes[1]);
         assert_eq!(d[0].time, naive);
     }

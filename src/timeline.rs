@@ -161,63 +161,33 @@ impl Timeline {
     }
 
     /// Kernel lines with the same host, monotonic stamp and text in two sources (dmesg and
-    /// the journal). Candidates are gathered source by source (sequential reads), only for
-    /// hosts whose kernel lines come from two sources or more, then decided in timeline
-    /// order so that the copy kept is the one the order would meet first, unless a later
+    /// the journal). Candidates are gathered source by source (sequential reads), kept only
+    /// when two sources carry their (host, stamp), then decided in timeline order so that the copy kept is the one the order would meet first, unless a later
     /// copy has the exact clock.
     fn dedupe_kernel(&self, drop: &mut [Vec<bool>]) {
-        // Host name -> the first source seen with stamped kernel lines for it, and whether
-        // another source has some too.
-        let mut hosts: HashMap<&str, (SourceId, bool)> = HashMap::new();
-        let mut per_source: Vec<Vec<Atom>> = Vec::with_capacity(self.sources.len());
-        for s in &self.sources {
-            let mut seen_hosts: Vec<Atom> = Vec::new();
-            if let Some(kernel) = s.parsed.atoms.find("kernel") {
-                for e in &s.parsed.events {
-                    if e.unit == kernel
-                        && e.mono_us.is_some()
-                        && !e.host.is_none()
-                        && !seen_hosts.contains(&e.host)
-                    {
-                        seen_hosts.push(e.host);
-                        let name = s.parsed.atoms.get(e.host);
-                        let h = hosts.entry(name).or_insert((s.src.id, false));
-                        if h.0 != s.src.id {
-                            h.1 = true;
-                        }
-                    }
-                }
-            }
-            per_source.push(seen_hosts);
-        }
         // Candidates with their timeline rank (time, source, line, index).
         let mut cands: Vec<((i64, SourceId, u32, u32), EvRef)> = Vec::new();
         // (host name hash, monotonic stamp, source, index into `cands`).
         let mut stamps: Vec<(u64, i64, SourceId, u32)> = Vec::new();
-        for (s, hs) in self.sources.iter().zip(&per_source) {
-            let shared: Vec<Atom> = hs
-                .iter()
-                .copied()
-                .filter(|&a| hosts.get(s.parsed.atoms.get(a)).is_some_and(|h| h.1))
-                .collect();
-            if shared.is_empty() {
-                continue;
-            }
+        for s in &self.sources {
             let Some(kernel) = s.parsed.atoms.find("kernel") else {
                 continue;
             };
-            let host_hash: Vec<(Atom, u64)> = shared
-                .iter()
-                .map(|&a| (a, hash(s.parsed.atoms.get(a).as_bytes())))
-                .collect();
+            // Host name hashes by atom (a source names a handful of hosts).
+            let mut host_hash: Vec<(Atom, u64)> = Vec::new();
             for (i, e) in s.parsed.events.iter().enumerate() {
-                if e.unit != kernel {
+                // Without a host (an unaligned dmesg) two machines' identical boot lines
+                // would look like one.
+                let Some(m) = e.mono_us.filter(|_| e.unit == kernel && !e.host.is_none()) else {
                     continue;
-                }
-                let (Some(m), Some(&(_, hh))) =
-                    (e.mono_us, host_hash.iter().find(|(a, _)| *a == e.host))
-                else {
-                    continue;
+                };
+                let hh = match host_hash.iter().find(|(a, _)| *a == e.host) {
+                    Some(&(_, h)) => h,
+                    None => {
+                        let h = hash(s.parsed.atoms.get(e.host).as_bytes());
+                        host_hash.push((e.host, h));
+                        h
+                    }
                 };
                 let r = EvRef {
                     source: s.src.id,

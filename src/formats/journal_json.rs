@@ -916,6 +916,16 @@ mod tests {
         format!("{vals:?} {end}")
     }
 
+    /// The object at `src[at..]` (its line ending at `line_end`) by [`decode`], shown as
+    /// [`by_serde`] shows serde_json's result, errors included.
+    fn decoded(src: &[u8], at: usize, line_end: usize) -> String {
+        let mut e = Entry::default();
+        match decode(src, at, line_end, &mut e) {
+            Ok(end) => show(&e, end),
+            Err(err) => format!("error {err}"),
+        }
+    }
+
     fn by_serde(src: &[u8], at: usize) -> String {
         match decode_serde(src, at) {
             Ok((fields, end)) => {
@@ -1022,12 +1032,7 @@ mod tests {
                     }
                 }
                 assert_eq!(took, *want_fast, "{what}: {serde}");
-                let mut e = Entry::default();
-                let all = match decode(&src, 2, line_end, &mut e) {
-                    Ok(end) => show(&e, end),
-                    Err(err) => format!("error {err}"),
-                };
-                assert_eq!(all, serde, "{what}");
+                assert_eq!(decoded(&src, 2, line_end), serde, "{what}");
             }
         }
     }
@@ -1054,12 +1059,7 @@ mod tests {
                 src.extend_from_slice(b"\"\xff\"");
             }
             let line_end = memchr::memchr(b'\n', &src).unwrap_or(src.len());
-            let mut e = Entry::default();
-            let got = match decode(&src, 0, line_end, &mut e) {
-                Ok(end) => show(&e, end),
-                Err(err) => format!("error {err}"),
-            };
-            proptest::prop_assert_eq!(got, by_serde(&src, 0));
+            proptest::prop_assert_eq!(decoded(&src, 0, line_end), by_serde(&src, 0));
         }
 
         /// Mostly valid objects: key-value pairs of kept and other fields with every kind
@@ -1088,12 +1088,7 @@ mod tests {
             }
             src.extend_from_slice(b"}\n{}");
             let line_end = memchr::memchr(b'\n', &src).unwrap_or(src.len());
-            let mut e = Entry::default();
-            let got = match decode(&src, 0, line_end, &mut e) {
-                Ok(end) => show(&e, end),
-                Err(err) => format!("error {err}"),
-            };
-            proptest::prop_assert_eq!(got, by_serde(&src, 0));
+            proptest::prop_assert_eq!(decoded(&src, 0, line_end), by_serde(&src, 0));
         }
     }
 
