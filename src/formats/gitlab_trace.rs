@@ -5,11 +5,34 @@
 //! per line), and traces copied from the web page (no ANSI, section durations such as `00:13`
 //! on their own line, optional line numbers).
 //!
-//! Output: one event per physical line with visible text or a marker, unit `job`. A line's
-//! visible text is what remains after its last `\r` that has text (progress bars); a `+`
-//! stamp appends to the previous line. Time: Exact from the line's stamp, else from a section
-//! marker on it (whole seconds), else [`ClockMethod::Missing`] for the clock stage to
-//! interpolate between stamped neighbours by line number.
+//! Output: one event per logical line with visible text or a marker, unit `job`. A line's
+//! visible text is what remains after its last `\r` that has text (progress bars). Time:
+//! Exact from the line's stamp, else from a section marker on it (whole seconds), else
+//! [`ClockMethod::Missing`] for the clock stage to interpolate between stamped neighbours
+//! by line number.
+//!
+//! `+` (append) entries. The runner's timestamper ends an entry at every `\n`, after a write
+//! that holds a `\r` (adding a `\n` of its own) and when 8 KiB pile up; the next entry of
+//! that stream is then flagged `+`. Such a write can end anywhere: after a marker's `\r\e[0K`,
+//! inside a marker (`…\r\e[0Ksecti` / `+on_start:…`), inside a word. So a physical line and
+//! the `+` entries of the same stream right after it are one logical line, read exactly as
+//! if the program's bytes had been one line: each entry without its prefix, the program's
+//! `\r` before the runner's `\n` kept (a `\r` overwrites, so a progress bar written as
+//! twenty `+` entries shows its last state), markers searched in the joined bytes. The
+//! event starts at the first physical line and ends at the last (the others count as
+//! continuation lines); its stamp is the first one. Decisions:
+//! - A `+` entry joins only a line with a prefix of the same stream (`01O` ≠ `01E` ≠
+//!   `00O`). After another stream's line (the other stream wrote in between), a line
+//!   without a prefix, or as the first line of the file, it starts a logical line of its
+//!   own ([`View::append`]): an event is a run of adjacent lines, and the entry it
+//!   continues cannot be known or is not adjacent.
+//! - A blank entry (`00O \e[0K`) followed by `+` entries is one logical line with their text,
+//!   starting at the blank line; a line with NUL bytes is unparsed with its fragments.
+//! - A `+` entry after a `\r` on the same physical line (a trace whose runner wrote no `\n`
+//!   there) overwrites like any `\r`.
+//! - Message text that straddles two entries is owned (no span holds it); a marker name cut
+//!   by the join is taken as a span of the same bytes elsewhere in the source (its
+//!   `section_end`, usually), else copied ([`Raw::Joined`]).
 //!
 //! Every event carries `executor` and `job` (when known) and `section` (the open section);
 //! runner lines carry `runner_version`, `runner_name`, `image`, `command` (`$ cmd`),
@@ -21,7 +44,7 @@ use super::nix::{Clean, KeyAtoms, Pending, add_fields};
 use super::{Format, Sink};
 use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
-use crate::lines::{Lines, Terminator};
+use crate::lines::{Line, Lines, Terminator};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::ops::Range;
@@ -104,6 +127,33 @@ pub struct JobFacts {
     pub web_copy: bool,
 }
 
+/// Where the bytes of a marker's name (or whole text) are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Raw {
+    /// An absolute byte range of the source.
+    Source(Range<usize>),
+    /// A copy: the marker was split across `+` fragments and these bytes stand nowhere
+    /// whole in the source.
+    Joined(Box<[u8]>),
+}
+
+impl Raw {
+    /// The bytes, given the source's.
+    pub fn get<'a>(&'a self, src: &'a [u8]) -> &'a [u8] {
+        match self {
+            Raw::Source(r) => src.get(r.clone()).unwrap_or_default(),
+            Raw::Joined(b) => b,
+        }
+    }
+    /// As an event text: a span, or (a [`Raw::Joined`]) owned.
+    fn text(&self) -> Text {
+        match self {
+            Raw::Source(r) => Text::span(r.start, r.end),
+            Raw::Joined(b) => Text::Owned(crate::text::lossy(b).into()),
+        }
+    }
+}
+
 /// A section marker found on a line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marker {
@@ -111,18 +161,19 @@ pub struct Marker {
     pub start: bool,
     /// Unix seconds.
     pub secs: i64,
-    /// The name (absolute byte range in the source).
-    pub name: Range<usize>,
-    /// The whole marker text (absolute byte range).
-    pub all: Range<usize>,
+    /// The name.
+    pub name: Raw,
+    /// The whole marker text.
+    pub all: Raw,
 }
 
-/// One physical line made readable.
+/// One logical line (a physical line and the `+` fragments joined to it) made readable.
 #[derive(Debug)]
 pub struct View<'a> {
-    /// Time from the FF_TIMESTAMPS prefix (first one on the line).
+    /// Time from the FF_TIMESTAMPS prefix (the first one of the logical line).
     pub stamp: Option<i64>,
-    /// The line's first prefix had the `+` (append) flag.
+    /// The line starts with a `+` (append) prefix that joined nothing: the first line of
+    /// the file, or one after a line of another stream or without a prefix.
     pub append: bool,
     /// Markers, in order.
     pub markers: Vec<Marker>,
@@ -198,7 +249,12 @@ impl<'a> Iterator for CrSegments<'a> {
     }
 }
 
-/// Makes a physical line readable (see [`View`]); `start` is its offset in the source.
+/// Makes a line readable (see [`View`]); `start` is its offset in the source.
+///
+/// Segments are what `\r` separates; each may start with an FF_TIMESTAMPS prefix (a `+`
+/// entry written after a `\r` without the runner's `\n`), which is removed. The visible
+/// text is the last segment that has any (a `\r` overwrites the line as on a terminal,
+/// whether the runner flagged the segment `+` or not).
 pub fn view(line: &[u8], start: usize) -> View<'_> {
     let mut v = View {
         stamp: None,
@@ -210,19 +266,16 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
             runs: &[],
         },
     };
-    let mut have = false;
     let mut seg_off = 0;
     for (k, seg) in CrSegments(Some(line)).enumerate() {
         let off0 = seg_off;
         seg_off += seg.len() + 1;
         let mut s = seg;
         let mut off = off0;
-        let mut plus = false;
         if let Some((t, used)) = super::nix::runner_stamp(s) {
             v.stamp.get_or_insert(t);
-            plus = s[31] == b'+';
             if k == 0 {
-                v.append = plus;
+                v.append = s[31] == b'+';
             }
             s = &s[used..];
             off += used;
@@ -239,8 +292,8 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
                 v.markers.push(Marker {
                     start: st,
                     secs,
-                    name: start + off + name.start..start + off + name.end,
-                    all: start + off + at..start + off + end,
+                    name: Raw::Source(start + off + name.start..start + off + name.end),
+                    all: Raw::Source(start + off + at..start + off + end),
                 });
                 if at > from {
                     if npieces < 2 {
@@ -287,19 +340,115 @@ pub fn view(line: &[u8], start: usize) -> View<'_> {
                 Clean::owned(crate::text::strip_ansi(&out).into_owned())
             }
         };
-        if c.is_blank() {
-            continue;
-        }
-        if plus && have {
-            let mut joined = v.text.b.into_owned();
-            joined.extend_from_slice(&c.b);
-            v.text = Clean::owned(joined);
-        } else {
+        if !c.is_blank() {
             v.text = c;
-            have = true;
         }
     }
     v
+}
+
+/// A physical line as the walk sees it: the line, and its text after a web copy's line
+/// number with the text's offset in the source.
+#[derive(Clone, Copy, Debug)]
+struct Phys<'a> {
+    line: Line<'a>,
+    text: &'a [u8],
+    start: usize,
+}
+
+/// The stream (`01O`) of a line with an FF_TIMESTAMPS prefix, and whether it is a `+`
+/// fragment.
+fn stream_of(t: &[u8]) -> Option<([u8; 3], bool)> {
+    // The cheap byte tests first: most lines of most traces have no prefix.
+    if t.len() < 32 || t[26] != b'Z' {
+        return None;
+    }
+    super::nix::runner_stamp(t)?;
+    Some(([t[28], t[29], t[30]], t[31] == b'+'))
+}
+
+/// Whether `t` is a `+` fragment of stream `head` (the stream of the logical line so far).
+fn continues(head: Option<[u8; 3]>, t: &[u8]) -> bool {
+    head.is_some() && t.get(31) == Some(&b'+') && stream_of(t).is_some_and(|(s, _)| Some(s) == head)
+}
+
+/// Reused buffers for joining `+` fragments.
+#[derive(Default)]
+struct JoinBufs<'a> {
+    /// The joined bytes.
+    buf: Vec<u8>,
+    /// (offset in `buf`, offset in the source, length) of each piece.
+    pieces: Vec<(usize, usize, usize)>,
+    /// The physical lines of the logical line.
+    lines: Vec<Line<'a>>,
+}
+
+/// The source range of `buf[r]` when it lies within one piece.
+fn to_source(pieces: &[(usize, usize, usize)], r: &Range<usize>) -> Option<Range<usize>> {
+    let &(v, s, len) = pieces.iter().rev().find(|(v, _, _)| *v <= r.start)?;
+    (r.end <= v + len).then(|| s + (r.start - v)..s + (r.end - v))
+}
+
+/// Calls `f` with the logical line made of `group` (a head line and the `+` fragments that
+/// continue it). One line is viewed in place; several are joined as the program wrote
+/// them: each fragment without its prefix, each line but the last with the `\r` before its
+/// `\n` (the runner ends an entry after a write holding `\r`, and the line iterator takes
+/// that `\r` for half of a CRLF). Ranges of the joined view are mapped back to the source;
+/// text that straddles two fragments is owned, and a marker name that does is looked up
+/// whole elsewhere in the source (its `section_end`) before it is copied.
+fn emit<'a>(
+    bytes: &'a [u8],
+    term: Terminator,
+    group: &[Phys<'a>],
+    jb: &mut JoinBufs<'a>,
+    f: &mut impl FnMut(&[Line<'a>], View<'_>),
+) {
+    let Some(last) = group.len().checked_sub(1) else {
+        return;
+    };
+    if last == 0 {
+        let p = &group[0];
+        f(std::slice::from_ref(&p.line), view(p.text, p.start));
+        return;
+    }
+    jb.buf.clear();
+    jb.pieces.clear();
+    jb.lines.clear();
+    for (i, p) in group.iter().enumerate() {
+        let skip = if i == 0 { 0 } else { 32 };
+        let (s, mut e) = (p.start + skip, p.start + p.text.len());
+        if i < last && term == Terminator::Lf && bytes.get(e) == Some(&b'\r') {
+            e += 1;
+        }
+        jb.pieces.push((jb.buf.len(), s, e - s));
+        jb.buf.extend_from_slice(&bytes[s..e]);
+        jb.lines.push(p.line);
+    }
+    let pieces = &jb.pieces;
+    let mut v = view(&jb.buf, 0);
+    let buf = &jb.buf;
+    let locate = |raw: &mut Raw, search: bool| {
+        if let Raw::Source(r) = raw {
+            *raw = match to_source(pieces, r) {
+                Some(s) => Raw::Source(s),
+                None => {
+                    let b = &buf[r.clone()];
+                    match memchr::memmem::find(bytes, b).filter(|_| search) {
+                        Some(i) => Raw::Source(i..i + b.len()),
+                        None => Raw::Joined(b.into()),
+                    }
+                }
+            };
+        }
+    };
+    for m in &mut v.markers {
+        locate(&mut m.name, true);
+        locate(&mut m.all, false);
+    }
+    if let Some(b) = v.text.base {
+        v.text.base = to_source(pieces, &(b..b + v.text.b.len())).map(|r| r.start);
+    }
+    f(&jb.lines, v);
 }
 
 /// Runner (not script) lines: header, stage titles and the end of the job.
@@ -490,13 +639,42 @@ fn numbered(bytes: &[u8], term: Terminator) -> Option<u64> {
     })
 }
 
-/// Walks the trace once, calling `f` with each line, its view (after line-number
-/// stripping) and the offset of the view's text in the line.
-fn walk(src_bytes: &[u8], term: Terminator, mut f: impl FnMut(&crate::lines::Line<'_>, View<'_>)) {
+/// Groups `lines` into logical lines (a line and the `+` fragments of its stream right
+/// after it) and calls `f` with each. Stops before a logical line whose head `stop`
+/// returns true for.
+fn logical_lines<'a>(
+    bytes: &'a [u8],
+    term: Terminator,
+    lines: impl Iterator<Item = Phys<'a>>,
+    mut stop: impl FnMut(&Phys<'a>) -> bool,
+    f: &mut impl FnMut(&[Line<'a>], View<'_>),
+) {
+    let mut group: Vec<Phys<'a>> = Vec::new();
+    let mut jb = JoinBufs::default();
+    let mut head: Option<[u8; 3]> = None;
+    for p in lines {
+        if !group.is_empty() && continues(head, p.text) {
+            group.push(p);
+            continue;
+        }
+        emit(bytes, term, &group, &mut jb, f);
+        group.clear();
+        if stop(&p) {
+            return;
+        }
+        head = stream_of(p.text).map(|(s, _)| s);
+        group.push(p);
+    }
+    emit(bytes, term, &group, &mut jb, f);
+}
+
+/// Walks the trace once, calling `f` with each logical line (its physical lines, after
+/// line-number stripping) and its view.
+fn walk<'a>(src_bytes: &'a [u8], term: Terminator, mut f: impl FnMut(&[Line<'a>], View<'_>)) {
     let first_no = numbered(src_bytes, term);
     let num = first_no.is_some();
     let mut next_no = first_no.unwrap_or(1);
-    for line in Lines::new(src_bytes, term) {
+    let phys = Lines::new(src_bytes, term).map(|line| {
         let mut text = line.text;
         let mut start = line.start;
         if num {
@@ -507,8 +685,9 @@ fn walk(src_bytes: &[u8], term: Terminator, mut f: impl FnMut(&crate::lines::Lin
                 start += l;
             }
         }
-        f(&line, view(text, start));
-    }
+        Phys { line, text, start }
+    });
+    logical_lines(src_bytes, term, phys, |_| false, &mut f);
 }
 
 /// Extracts the [`JobFacts`] of a trace; `path` supplies the job id when the content does
@@ -518,10 +697,11 @@ pub fn job_facts_bytes(bytes: &[u8], path: &str) -> JobFacts {
     let mut jf = JobFacts::default();
     let mut prev_text: Option<(String, u32)> = None;
     let mut saw_marker = false;
-    walk(bytes, term, |line, v| {
+    walk(bytes, term, |lines, v| {
+        let line = &lines[0];
         for m in &v.markers {
             saw_marker = true;
-            let name = crate::text::lossy(&bytes[m.name.clone()]).into_owned();
+            let name = crate::text::lossy(m.name.get(bytes)).into_owned();
             let t = m.secs * 1_000_000_000;
             if m.start {
                 jf.sections.push(SectionFact {
@@ -639,14 +819,17 @@ struct ParseFacts {
     markers: bool,
 }
 
-/// Needles for the lines [`parse_facts`] must look at (besides lines with ESC or `\r`).
-static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+/// Needles for the lines [`parse_facts`] must look at (besides lines with ESC or `\r`);
+/// `O+`/`E+` find the `+` fragments.
+static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 6]> =
     std::sync::LazyLock::new(|| {
         [
             &b"Preparing the \""[..],
             b"Using ",
             b"Uploading artifacts as ",
             b"section_",
+            b"O+",
+            b"E+",
         ]
         .map(memchr::memmem::Finder::new)
     });
@@ -655,8 +838,10 @@ static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
 /// every line readable: only the lines that can name the executor or the job id or hold a
 /// marker are looked at. A line's visible text can start with `Using ` (or hold a marker)
 /// only when the raw line holds that text, an escape sequence or a `\r` (which may join
-/// pieces), so every other line is passed over. Web copies with line numbers (their
-/// numbering is state across lines) and CR-only files take the full walk.
+/// pieces), or when it is a `+` fragment (a needle may straddle the join), so every other
+/// line is passed over; a candidate is read as the whole logical line it belongs to, from
+/// its head (the first line back that is no `+` fragment). Web copies with line numbers
+/// (their numbering is state across lines) and CR-only files take the full walk.
 fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
     if term != Terminator::Lf || numbered(bytes, term).is_some() {
         let f = job_facts_bytes(bytes, path);
@@ -693,20 +878,14 @@ fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
         job_id: None,
         markers: false,
     };
-    for s in starts {
-        let e = memchr::memchr(b'\n', &bytes[s..]).map_or(bytes.len(), |i| s + i);
-        let mut text = &bytes[s..e];
-        if text.last() == Some(&b'\r') {
-            text = &text[..text.len() - 1];
-        }
-        let v = view(text, s);
+    let mut look = |_: &[Line<'_>], v: View<'_>| {
         pf.markers |= !v.markers.is_empty();
         let t = &v.text.b[..];
         // The branches of `job_facts_bytes` in its order; those that name neither the
         // executor nor the job id only stop the later ones.
         if t.is_empty() || t.starts_with(b"Running with gitlab-runner ") || t.starts_with(b"  on ")
         {
-            continue;
+            return;
         }
         if let Some(r) = executor_of(t) {
             pf.executor = Some(crate::text::lossy(&t[r]).into_owned());
@@ -725,6 +904,36 @@ fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
             let d = t[i + 4..].iter().take_while(|c| c.is_ascii_digit()).count();
             pf.job_id = crate::text::parse_u64(&t[i + 4..i + 4 + d]).or(pf.job_id);
         }
+    };
+    // `done`: where the logical lines read so far end (a logical line boundary).
+    let mut done = 0;
+    for c in starts {
+        if c < done {
+            continue;
+        }
+        let mut head = c;
+        while head > done && stream_of(&bytes[head..]).is_some_and(|(_, plus)| plus) {
+            head = memchr::memrchr(b'\n', &bytes[..head - 1]).map_or(0, |i| i + 1);
+        }
+        let phys = Lines::starting_at(bytes, term, head, 1).map(|line| Phys {
+            line,
+            text: line.text,
+            start: line.start,
+        });
+        done = bytes.len();
+        logical_lines(
+            bytes,
+            term,
+            phys,
+            |p| {
+                let stop = p.start > c;
+                if stop {
+                    done = p.start;
+                }
+                stop
+            },
+            &mut look,
+        );
     }
     if pf.job_id.is_none() {
         pf.job_id = job_id_from_path(path);
@@ -838,22 +1047,20 @@ impl Format for GitlabTrace {
             Text::Owned(j.to_string().into())
         });
         let k_duration = sink.atoms.intern("duration_s");
-        let mut starts: Vec<(Range<usize>, i64)> = Vec::new();
-        let mut section: Option<Range<usize>> = None;
+        let mut starts: Vec<(Raw, i64)> = Vec::new();
+        let mut section: Option<Raw> = None;
         let mut open_block = false;
         let saw_markers = facts.markers;
         let mut pending = Pending::default();
         let mut keys = KeyAtoms::default();
-        walk(&src.bytes, src.terminator, |line, v| {
+        let bytes: &[u8] = &src.bytes;
+        walk(bytes, src.terminator, |lines, v| {
+            let line = &lines[0];
+            let last_no = lines[lines.len() - 1].no;
+            let n = lines.len() as u64;
             let t = &v.text.b[..];
-            if v.append && !t.is_empty() && !sink.events.is_empty() {
-                if sink.continue_last(line).is_some() {
-                    pending.append(&mut sink.events, &src.bytes, "", t);
-                }
-                return;
-            }
             if t.is_empty() && v.markers.is_empty() {
-                sink.blank(1);
+                sink.blank(n);
                 return;
             }
             if !saw_markers
@@ -862,21 +1069,25 @@ impl Format for GitlabTrace {
                 && web_duration(t).is_some()
             {
                 let a = sink.atoms.intern("duration");
-                if let Some(ev) = sink.continue_last(line) {
+                for l in lines {
+                    sink.continue_last(l);
+                }
+                if let Some(ev) = sink.events.last_mut() {
                     ev.fields.push((a, v.text.text(0..t.len())));
                 }
                 return;
             }
             if open_block && !t.is_empty() && super::nix::continues_block(t) && v.markers.is_empty()
             {
-                if sink.continue_last(line).is_some() {
-                    pending.append(&mut sink.events, &src.bytes, "\n", t);
+                for l in lines {
+                    sink.continue_last(l);
                 }
+                pending.append(&mut sink.events, bytes, "\n", t);
                 return;
             }
             if memchr::memchr(0, t).is_some() {
                 // NUL bytes: a binary file or a corrupted trace, not job output.
-                sink.unparsed(line, "binary data in a job trace");
+                sink.unparsed_lines(line.no, line.text, n);
                 open_block = false;
                 return;
             }
@@ -895,7 +1106,7 @@ impl Format for GitlabTrace {
                     closes = false;
                 } else if section
                     .as_ref()
-                    .is_some_and(|s| src.bytes[s.clone()] == src.bytes[m.name.clone()])
+                    .is_some_and(|s| s.get(bytes) == m.name.get(bytes))
                 {
                     closes = true;
                 }
@@ -904,14 +1115,13 @@ impl Format for GitlabTrace {
                 time,
                 clock,
                 line: line.no,
-                end_line: line.no,
+                end_line: last_no,
                 offset: line.start as u64,
                 unit,
                 ..Event::default()
             };
             ev.message = if t.is_empty() {
-                let m = &v.markers[0];
-                Text::span(m.all.start, m.all.end)
+                v.markers[0].all.text()
             } else {
                 v.text.text(0..t.len())
             };
@@ -922,17 +1132,17 @@ impl Format for GitlabTrace {
                 ev.fields.push((k_job, j.clone()));
             }
             let sec = section
-                .clone()
-                .or_else(|| v.markers.iter().find(|m| !m.start).map(|m| m.name.clone()));
+                .as_ref()
+                .or_else(|| v.markers.iter().find(|m| !m.start).map(|m| &m.name));
             if let Some(s) = sec {
-                ev.fields.push((k_section, Text::span(s.start, s.end)));
+                ev.fields.push((k_section, s.text()));
             }
             for m in &v.markers {
                 if m.start {
                     starts.push((m.name.clone(), m.secs));
                 } else if let Some(i) = starts
                     .iter()
-                    .rposition(|(n, _)| src.bytes[n.clone()] == src.bytes[m.name.clone()])
+                    .rposition(|(n, _)| n.get(bytes) == m.name.get(bytes))
                 {
                     let (_, t0) = starts.remove(i);
                     let d = (m.secs - t0).max(0);
@@ -1008,10 +1218,9 @@ mod tests {
         let v = view(l, 100);
         assert_eq!(v.markers.len(), 2);
         assert!(!v.markers[0].start);
-        assert_eq!(
-            &l[v.markers[1].name.start - 100..v.markers[1].name.end - 100],
-            b"cleanup_file_variables"
-        );
+        let mut src = vec![b'x'; 100];
+        src.extend_from_slice(l);
+        assert_eq!(v.markers[1].name.get(&src), b"cleanup_file_variables");
         assert_eq!(v.markers[1].secs, 1_624_483_190);
         assert_eq!(&*v.text.b, b"Cleaning up file based variables");
     }
@@ -1036,9 +1245,12 @@ mod tests {
         assert_eq!(v.stamp, Some(1_774_432_800_123_456_000));
         assert_eq!(&*v.text.b, b"$ nix build .#ci");
         assert_eq!(v.text.base, Some(32));
-        let l = b"2026-03-25T10:00:00.000001Z 01E Progress: .\r2026-03-25T10:00:01.000001Z 01E+.";
+        // A `+` entry after a `\r` on the same physical line overwrites like any `\r`
+        // (the program wrote `\r`; the runner only flagged the next write).
+        let l = b"2026-03-25T10:00:00.000001Z 01E Progress: 10%\r2026-03-25T10:00:01.000001Z 01E+Progress: 20%";
         let v = view(l, 0);
-        assert_eq!(&*v.text.b, b"Progress: ..");
+        assert_eq!(&*v.text.b, b"Progress: 20%");
+        assert_eq!(v.stamp, Some(1_774_432_800_000_001_000));
         assert!(!v.append);
         assert!(view(b"2026-03-25T10:00:01.000001Z 01E+tail", 0).append);
     }
@@ -1102,6 +1314,212 @@ mod tests {
         assert_eq!(web_duration(b"ab:cd"), None);
     }
 
+    /// Parses `b` as a trace named `path`; checks the line accounting.
+    fn parse(b: &[u8], path: &str) -> (Source, crate::formats::Parsed) {
+        let src = Source::from_bytes(0, path, b.to_vec());
+        let p = crate::formats::parse_source(
+            &src,
+            Some(crate::formats::by_name("gitlab-trace").unwrap().0),
+        );
+        assert_eq!(p.counts.total(), src.lines, "{:?}", p.counts);
+        (src, p)
+    }
+
+    fn msg_of(src: &Source, ev: &Event) -> String {
+        String::from_utf8_lossy(ev.message.bytes(&src.bytes)).into_owned()
+    }
+
+    fn field_of(src: &Source, p: &crate::formats::Parsed, ev: &Event, k: &str) -> Option<String> {
+        ev.field(&p.atoms, k, &src.bytes)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// The shapes of the runner's own timestamper tests (`timestamper_test.go`): a
+    /// progress bar of `.\r` writes ending in `Done.\r`, a forced flush of a long line,
+    /// and two markers written by two writes.
+    #[test]
+    fn runner_timestamper_shapes() {
+        let mut b = b"2021-01-01T01:00:00.020010Z ffE PREFIX This is the beginning of a new line\n2021-01-01T02:00:00.020010Z ffE PREFIX This is a split up line\n2021-01-01T03:00:00.020010Z ffE PREFIX Progress bar: .\r\n".to_vec();
+        for h in 4..=12 {
+            b.extend_from_slice(format!("2021-01-01T{h:02}:00:00.020010Z ffE+.\r\n").as_bytes());
+        }
+        b.extend_from_slice(b"2021-01-01T13:00:00.020010Z ffE+Done.\r\n2021-01-01T14:00:00.020010Z ffE PREFIX Another windows new-line\r\n");
+        let (src, p) = parse(&b, "job-1.log");
+        assert_eq!(p.events.len(), 4);
+        let bar = &p.events[2];
+        assert_eq!((bar.line, bar.end_line), (3, 13));
+        assert_eq!(msg_of(&src, bar), "Done.");
+        assert!(matches!(bar.message, Text::Span { .. }));
+        assert_eq!(rfc(bar.time), "2021-01-01T03:00:00.020010Z");
+        assert_eq!(
+            msg_of(&src, &p.events[3]),
+            "PREFIX Another windows new-line"
+        );
+
+        let dots = |n| ".".repeat(n);
+        let b = format!(
+            "2021-01-01T03:00:00.020010Z ffE large continuous write incoming{}\n2021-01-01T04:00:00.020010Z ffE+{}\n2021-01-01T05:00:00.020010Z ffE+ended\n",
+            dots(8192),
+            dots(8193)
+        );
+        let (src, p) = parse(b.as_bytes(), "job-1.log");
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(
+            msg_of(&src, &p.events[0]),
+            format!("large continuous write incoming{}ended", dots(16385))
+        );
+
+        let b = b"2021-01-01T01:00:00.020010Z 01O section_start:123:foo\r\x1b[0K\n2021-01-01T02:00:00.020010Z 01O+section_end:124:foo\r\x1b[0K\n2021-01-01T03:00:00.020010Z 01O after\n";
+        let (src, p) = parse(b, "job-1.log");
+        assert_eq!(p.events.len(), 2);
+        let m = &p.events[0];
+        assert_eq!((m.line, m.end_line), (1, 2));
+        assert_eq!(msg_of(&src, m), "section_start:123:foo");
+        assert_eq!(field_of(&src, &p, m, "section").as_deref(), Some("foo"));
+        assert_eq!(field_of(&src, &p, m, "duration_s").as_deref(), Some("1"));
+        // The section closed on the logical line before: the next line is in none.
+        assert_eq!(field_of(&src, &p, &p.events[1], "section"), None);
+        let f = job_facts(&src);
+        assert_eq!(f.sections.len(), 1);
+        assert_eq!((f.sections[0].line, f.sections[0].duration_s), (1, Some(1)));
+    }
+
+    fn rfc(t: i64) -> String {
+        crate::time::rfc3339(t)
+    }
+
+    /// The task's case: a `section_end` line and a `+` entry opening the next section.
+    #[test]
+    fn marker_on_an_append_opens_its_section() {
+        let b = b"2026-04-14T09:46:40.052000Z 01O section_end:1776160000:prepare_executor\r\x1b[0K\n2026-04-14T09:46:40.065000Z 01O+section_start:1776160001:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage of the job script\x1b[0;m\n2026-04-14T09:46:40.078000Z 01O \x1b[32;1m$ cargo build\x1b[0;m\n";
+        let (src, p) = parse(b, "job-1.log");
+        assert_eq!(p.events.len(), 2);
+        let e = &p.events[0];
+        assert_eq!((e.line, e.end_line), (1, 2));
+        assert_eq!(
+            msg_of(&src, e),
+            "Executing \"step_script\" stage of the job script"
+        );
+        assert_eq!(
+            field_of(&src, &p, e, "section").as_deref(),
+            Some("step_script")
+        );
+        assert_eq!(
+            field_of(&src, &p, &p.events[1], "section").as_deref(),
+            Some("step_script")
+        );
+        let f = job_facts(&src);
+        let names: Vec<_> = f
+            .sections
+            .iter()
+            .map(|s| (s.name.as_str(), s.line))
+            .collect();
+        assert_eq!(names, [("prepare_executor", 1), ("step_script", 1)]);
+        assert_eq!(f.sections[1].start, Some(1_776_160_001_000_000_000));
+    }
+
+    #[test]
+    fn appends_that_join_nothing() {
+        // First line of the file: its own event.
+        let (src, p) = parse(
+            b"2026-01-01T00:00:00.000000Z 00O+first\n2026-01-01T00:00:01.000000Z 00O+second\n",
+            "job-1.log",
+        );
+        assert_eq!(p.events.len(), 1);
+        assert_eq!((p.events[0].line, p.events[0].end_line), (1, 2));
+        assert_eq!(msg_of(&src, &p.events[0]), "firstsecond");
+        // After a line without a prefix, or of another stream (E vs O, 00 vs 01).
+        for head in [
+            &b"no prefix"[..],
+            b"2026-01-01T00:00:00.000000Z 00E stderr",
+            b"2026-01-01T00:00:00.000000Z 01O other id",
+        ] {
+            let mut b = head.to_vec();
+            b.extend_from_slice(b"\n2026-01-01T00:00:01.000000Z 00O+tail\n");
+            let (src, p) = parse(&b, "job-1.log");
+            assert_eq!(p.events.len(), 2, "{}", String::from_utf8_lossy(head));
+            assert_eq!(msg_of(&src, &p.events[1]), "tail");
+            assert_eq!(p.events[1].line, 2);
+        }
+        // After a blank entry of the same stream: one logical line from the blank one.
+        let (src, p) = parse(
+            b"2026-01-01T00:00:00.000000Z 00O \x1b[0K\n2026-01-01T00:00:01.000000Z 00O+tail\n",
+            "job-1.log",
+        );
+        assert_eq!(p.events.len(), 1);
+        assert_eq!((p.events[0].line, p.events[0].end_line), (1, 2));
+        assert_eq!(msg_of(&src, &p.events[0]), "tail");
+        // A blank entry and a blank fragment: two blank lines.
+        let (_, p) = parse(
+            b"2026-01-01T00:00:00.000000Z 00O \n2026-01-01T00:00:01.000000Z 00O+\x1b[0K\n",
+            "job-1.log",
+        );
+        assert_eq!((p.events.len(), p.counts.continuation), (0, 2));
+        // A fragment of a line with NUL bytes is unparsed with it.
+        let (_, p) = parse(b"2026-01-01T00:00:00.000000Z 00O ok\n2026-01-01T00:00:00.000000Z 00O a\x00b\n2026-01-01T00:00:01.000000Z 00O+tail\n", "job-1.log");
+        assert_eq!((p.events.len(), p.counts.unparsed), (1, 2));
+    }
+
+    #[test]
+    fn markers_cut_by_the_join() {
+        // Cut inside the name, and the name written whole nowhere: the section is a copy.
+        let b = b"2026-01-01T00:00:00.000000Z 00O x\rsection_start:1767225600:restore_ca\n2026-01-01T00:00:00.000001Z 00O+che\r\x1b[0KRestoring cache\n2026-01-01T00:00:02.000000Z 00O Checking cache for main-1...\n";
+        let (src, p) = parse(b, "job-1.log");
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(msg_of(&src, &p.events[0]), "Restoring cache");
+        for ev in &p.events {
+            assert_eq!(
+                field_of(&src, &p, ev, "section").as_deref(),
+                Some("restore_cache")
+            );
+        }
+        let v = {
+            let mut jb = JoinBufs::default();
+            let lines: Vec<Phys> = Lines::new(b, Terminator::Lf)
+                .take(2)
+                .map(|line| Phys {
+                    line,
+                    text: line.text,
+                    start: line.start,
+                })
+                .collect();
+            let mut got = None;
+            emit(b, Terminator::Lf, &lines, &mut jb, &mut |_, v| {
+                got = Some(v.markers)
+            });
+            got.unwrap()
+        };
+        assert_eq!(v[0].name, Raw::Joined(b"restore_cache"[..].into()));
+        assert_eq!(job_facts(&src).sections[0].name, "restore_cache");
+        // Cut inside the seconds, and right after `section_`; names whole: spans.
+        let b = b"2026-01-01T00:00:00.000000Z 00O x\rsection_end:17672256\n2026-01-01T00:00:00.000001Z 00O+05:build\r\x1b[0Ksection_\n2026-01-01T00:00:00.000002Z 00O+start:1767225605:test\r\x1b[0K\n2026-01-01T00:00:09.000000Z 00O ok\n";
+        let (src, p) = parse(b, "job-1.log");
+        assert_eq!(p.events.len(), 2);
+        let e = &p.events[0];
+        assert_eq!((e.line, e.end_line), (1, 3));
+        assert_eq!(msg_of(&src, e), "x");
+        assert_eq!(
+            field_of(&src, &p, &p.events[1], "section").as_deref(),
+            Some("test")
+        );
+        let k = p.atoms.find("section").unwrap();
+        assert!(p.events.iter().all(|ev| {
+            ev.fields
+                .iter()
+                .any(|(n, t)| *n == k && matches!(t, Text::Span { .. }))
+        }));
+        let f = job_facts(&src);
+        assert_eq!(f.sections.len(), 2);
+        assert_eq!(
+            (f.sections[0].name.as_str(), f.sections[0].end),
+            ("build", Some(1_767_225_605_000_000_000))
+        );
+        assert_eq!(
+            (f.sections[1].name.as_str(), f.sections[1].line),
+            ("test", 1)
+        );
+    }
+
     #[test]
     fn stamped_cargo_build() {
         let path = concat!(
@@ -1129,6 +1547,22 @@ mod tests {
                 .iter()
                 .all(|e| field(e, "executor").as_deref() == Some("docker"))
         );
+        // Lines 5-6: `section_end:…:prepare_executor` and the `+` entry opening step_script.
+        let step = &p.events[4];
+        assert_eq!((step.line, step.end_line), (5, 6));
+        assert_eq!(
+            msg(step),
+            "Executing \"step_script\" stage of the job script"
+        );
+        // Up to its `section_end` (line 48); `Job succeeded` comes after.
+        let n = p.events.len();
+        assert_eq!(p.events[n - 2].line, 48);
+        assert_eq!(field(&p.events[n - 1], "section"), None);
+        assert!(
+            p.events[4..n - 1]
+                .iter()
+                .all(|e| field(e, "section").as_deref() == Some("step_script"))
+        );
         let c = p
             .events
             .iter()
@@ -1147,6 +1581,12 @@ mod tests {
         assert_eq!(f.runner_version.as_deref(), Some("18.1.0"));
         assert_eq!(f.image.as_deref(), Some("rust:1.86-bookworm"));
         assert_eq!(f.commands, ["cargo build --locked --release"]);
+        let names: Vec<_> = f
+            .sections
+            .iter()
+            .map(|s| (s.name.as_str(), s.line))
+            .collect();
+        assert_eq!(names, [("prepare_executor", 3), ("step_script", 5)]);
         assert_eq!(f.status, Some(JobStatus::Succeeded));
     }
 
@@ -1194,6 +1634,13 @@ mod tests {
             (b"Usi section_start:1700000000:s\rng Kubernetes executor with image k ...\n", "b.log"),
             (b"Preparing the \"docker+machine\" executor\nPreparing the \"shell\" executor\n  on r1 tok\nsection_end:1700000001:s\n", "c.log"),
             (b"plain output only\nUsing nothing here\n", "pages-4711.log"),
+            // `+` fragments: a needle cut by the join with neither piece holding ESC or
+            // `\r` (an 8 KiB flush), a marker cut in `section_`, an executor line whose
+            // head is far back, another stream between.
+            (b"2024-01-02T03:04:05.000000Z 00O Us\n2024-01-02T03:04:05.000001Z 00O+ing Docker executor with image alpine:3 ...\n", "d.log"),
+            (b"2024-01-02T03:04:05.000000Z 00O x\rsecti\n2024-01-02T03:04:05.000001Z 00O+on_end:1700000000:s\r\n", "e.log"),
+            (b"2024-01-02T03:04:05.000000Z 00O Preparing the \"\n2024-01-02T03:04:05.000001Z 00O+a\n2024-01-02T03:04:05.000002Z 00O+b\" executor\n", "f.log"),
+            (b"2024-01-02T03:04:05.000000Z 00E Prep\r\n2024-01-02T03:04:05.000000Z 00O y\n2024-01-02T03:04:05.000001Z 00E+aring the \"shell\" executor\n", "g.log"),
         ] {
             inputs.push((b.to_vec(), name.to_string()));
         }

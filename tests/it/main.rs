@@ -2,6 +2,7 @@
 
 mod cli_formats;
 mod formats_app;
+mod formats_gitlab_trace;
 mod formats_journal;
 mod formats_kernel;
 mod grammars;
