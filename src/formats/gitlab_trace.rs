@@ -367,14 +367,18 @@ fn stream_of(t: &[u8]) -> Option<([u8; 3], bool)> {
     Some(([t[28], t[29], t[30]], t[31] == b'+'))
 }
 
-/// Whether `t` is a `+` fragment of stream `head` (the stream of the logical line so far).
-fn continues(head: Option<[u8; 3]>, t: &[u8]) -> bool {
-    head.is_some() && t.get(31) == Some(&b'+') && stream_of(t).is_some_and(|(s, _)| Some(s) == head)
+/// Whether `t` is a `+` fragment of the stream of `head` (the first line of the logical
+/// line so far). The head's prefix is parsed only for a `+` line: most lines are none.
+fn continues(head: &[u8], t: &[u8]) -> bool {
+    t.get(31) == Some(&b'+')
+        && stream_of(t).is_some_and(|(s, _)| stream_of(head).is_some_and(|(h, _)| h == s))
 }
 
-/// Reused buffers for joining `+` fragments.
+/// Reused buffers for grouping and joining `+` fragments.
 #[derive(Default)]
 struct JoinBufs<'a> {
+    /// The physical lines of the logical line being gathered.
+    group: Vec<Phys<'a>>,
     /// The joined bytes.
     buf: Vec<u8>,
     /// (offset in `buf`, offset in the source, length) of each piece.
@@ -647,25 +651,26 @@ fn logical_lines<'a>(
     term: Terminator,
     lines: impl Iterator<Item = Phys<'a>>,
     mut stop: impl FnMut(&Phys<'a>) -> bool,
+    jb: &mut JoinBufs<'a>,
     f: &mut impl FnMut(&[Line<'a>], View<'_>),
 ) {
-    let mut group: Vec<Phys<'a>> = Vec::new();
-    let mut jb = JoinBufs::default();
-    let mut head: Option<[u8; 3]> = None;
+    let mut group = std::mem::take(&mut jb.group);
+    group.clear();
     for p in lines {
-        if !group.is_empty() && continues(head, p.text) {
+        if group.first().is_some_and(|h| continues(h.text, p.text)) {
             group.push(p);
             continue;
         }
-        emit(bytes, term, &group, &mut jb, f);
+        emit(bytes, term, &group, jb, f);
         group.clear();
         if stop(&p) {
-            return;
+            break;
         }
-        head = stream_of(p.text).map(|(s, _)| s);
         group.push(p);
     }
-    emit(bytes, term, &group, &mut jb, f);
+    emit(bytes, term, &group, jb, f);
+    group.clear();
+    jb.group = group;
 }
 
 /// Walks the trace once, calling `f` with each logical line (its physical lines, after
@@ -687,7 +692,14 @@ fn walk<'a>(src_bytes: &'a [u8], term: Terminator, mut f: impl FnMut(&[Line<'a>]
         }
         Phys { line, text, start }
     });
-    logical_lines(src_bytes, term, phys, |_| false, &mut f);
+    logical_lines(
+        src_bytes,
+        term,
+        phys,
+        |_| false,
+        &mut JoinBufs::default(),
+        &mut f,
+    );
 }
 
 /// Extracts the [`JobFacts`] of a trace; `path` supplies the job id when the content does
@@ -907,6 +919,7 @@ fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
     };
     // `done`: where the logical lines read so far end (a logical line boundary).
     let mut done = 0;
+    let mut jb = JoinBufs::default();
     for c in starts {
         if c < done {
             continue;
@@ -932,6 +945,7 @@ fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
                 }
                 stop
             },
+            &mut jb,
             &mut look,
         );
     }
