@@ -92,6 +92,9 @@ pub enum Text {
     Span { start: u64, len: u32 },
     /// Decoded text owned by the event.
     Owned(Box<str>),
+    /// Text shared by many events of a source (a CI job id known only from the file name):
+    /// a clone costs a reference count, not an allocation.
+    Shared(std::sync::Arc<str>),
 }
 
 impl Default for Text {
@@ -117,6 +120,7 @@ impl Text {
                 &source[s..e]
             }
             Text::Owned(s) => s.as_bytes(),
+            Text::Shared(s) => s.as_bytes(),
         }
     }
 }

@@ -415,7 +415,7 @@ pub fn strip_link_glyph(ev: &mut Event) {
         Text::Owned(s) if s.as_bytes().starts_with(LINK_GLYPH) => {
             *s = s[LINK_GLYPH.len()..].into();
         }
-        Text::Owned(_) => {}
+        Text::Owned(_) | Text::Shared(_) => {}
         Text::Span { .. } => {}
     }
 }
@@ -486,7 +486,7 @@ impl Embedded {
         let kernel = sink.atoms.get(ev.unit) == "kernel";
         let at = match ev.message {
             Text::Span { start, .. } => Some(start as usize),
-            Text::Owned(_) => None,
+            Text::Owned(_) | Text::Shared(_) => None,
         };
         if kernel {
             if self.oom.needs_history(msg) {
@@ -502,7 +502,7 @@ impl Embedded {
                     let s = (*start as usize).min(source.len());
                     Cow::Borrowed(&source[s..(s + *len as usize).min(source.len())])
                 }
-                Text::Owned(s) => Cow::Owned(s.as_bytes().to_vec()),
+                Text::Owned(_) | Text::Shared(_) => Cow::Owned(ev.message.bytes(source).to_vec()),
             };
             sink.push(ev);
             self.oom.pushed(sink, idx, &msg, at);
@@ -564,7 +564,7 @@ fn apply_refined(ev: &mut Event, source: &[u8], sink: &mut Sink<'_>, fi: u16, r:
         }
         Some(match &ev.message {
             Text::Span { start, .. } => Text::span(*start as usize + s, *start as usize + e),
-            Text::Owned(_) => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
+            Text::Owned(_) | Text::Shared(_) => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         })
     };
     let mut fields = Vec::with_capacity(r.fields.len());
