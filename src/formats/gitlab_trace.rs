@@ -34,7 +34,9 @@
 //!   by the join is taken as a span of the same bytes elsewhere in the source (its
 //!   `section_end`, usually), else copied ([`Raw::Joined`]).
 //!
-//! Every event carries `executor` and `job` (when known) and `section` (the open section);
+//! Every event carries `executor` and `job` (when known; a span of the trace's `id=N`, else
+//! one [`Text::Shared`] of the file name's id, so no event allocates it) and `section` (the
+//! open section);
 //! runner lines carry `runner_version`, `runner_name`, `image`, `command` (`$ cmd`),
 //! `status`, `exit_code`; command output goes through the Nix/attic/ssh classifier of
 //! [`super::nix::classify`], so Nix `error:` blocks keep their indented lines. The per-job
@@ -1044,8 +1046,8 @@ impl Format for GitlabTrace {
             .executor
             .as_deref()
             .map(|e| executor_span(&src.bytes, e).unwrap_or_else(|| Text::Owned(e.into())));
-        // The job id as a span when the trace states it (`id=88412`), so that the field on
-        // every event costs no allocation; owned when it only comes from the file name.
+        // The job id as a span when the trace states it (`id=88412`), else (it comes from
+        // the file name) one shared text: the field on every event costs no allocation.
         let job = facts.job_id.map(|j| {
             let needle = format!("id={j}");
             let mut from = 0;
@@ -1058,8 +1060,10 @@ impl Format for GitlabTrace {
                 }
                 from = e;
             }
-            Text::Owned(j.to_string().into())
+            Text::Shared(j.to_string().into())
         });
+        // The `program` of classified output lines: a few names, one shared text each.
+        let mut programs: Vec<(&'static str, Text)> = Vec::new();
         let k_duration = sink.atoms.intern("duration_s");
         let mut starts: Vec<(Raw, i64)> = Vec::new();
         let mut section: Option<Raw> = None;
@@ -1210,7 +1214,15 @@ impl Format for GitlabTrace {
                 open_block = cl.block;
                 fields.extend(cl.fields);
                 let a = sink.atoms.intern("program");
-                ev.fields.push((a, Text::Owned(cl.unit.into())));
+                let prog = match programs.iter().find(|(u, _)| *u == cl.unit) {
+                    Some((_, t)) => t.clone(),
+                    None => {
+                        let t = Text::Shared(cl.unit.into());
+                        programs.push((cl.unit, t.clone()));
+                        t
+                    }
+                };
+                ev.fields.push((a, prog));
             }
             add_fields(&mut ev, &mut sink.atoms, &mut keys, &v.text, 0, &fields);
             sink.push(ev);

@@ -184,3 +184,38 @@ fn job_facts_of_a_split_trace() {
     assert_eq!(f.exit_code, Some(1));
     assert_eq!(f.warnings.len(), 1);
 }
+
+/// The job id of a trace that states it only in its file name is one shared text: no
+/// event allocates it (nor the `program` of classified lines), and every event reads it.
+#[test]
+fn a_job_id_from_the_file_name_costs_no_allocation_per_event() {
+    let (src, p) = load(SPLIT);
+    let job = p.atoms.find("job").unwrap();
+    let program = p.atoms.find("program").unwrap();
+    let mut first: Option<&std::sync::Arc<str>> = None;
+    let mut programs = 0;
+    for ev in &p.events {
+        assert_eq!(field(&src, &p, ev, "job").as_deref(), Some("731245"));
+        for (k, v) in &ev.fields {
+            if *k == job || *k == program {
+                let Text::Shared(a) = v else {
+                    panic!("line {}: {v:?}", ev.line)
+                };
+                if *k == job {
+                    assert!(std::sync::Arc::ptr_eq(a, *first.get_or_insert(a)));
+                } else {
+                    programs += 1;
+                }
+            }
+        }
+    }
+    assert!(programs > 0);
+    // Stated in the trace (`… id=88412 …`): a span of it, as before.
+    let (src, p) = load("gitlab/raw-docker-ansi-sections-progress.log");
+    let job = p.atoms.find("job").unwrap();
+    for ev in &p.events {
+        let v = &ev.fields.iter().find(|(k, _)| *k == job).unwrap().1;
+        assert!(matches!(v, Text::Span { .. }), "{v:?}");
+        assert_eq!(v.bytes(&src.bytes), b"88412");
+    }
+}
