@@ -1546,6 +1546,65 @@ mod tests {
         );
     }
 
+    /// Traces assembled at random from pieces that `+` joins can cut (markers cut at every
+    /// byte, `\r`, escapes, the lines `parse_facts` looks for, other streams, NUL): every
+    /// line is accounted for, and the fast facts agree with the full walk.
+    #[test]
+    fn random_appends_keep_accounting_and_facts() {
+        let whole: &[&[u8]] = &[
+            b"section_start:1700000000:get_sources\r\x1b[0K",
+            b"section_end:1700000009:get_sources\r\x1b[0K",
+            b"\x1b[0KUsing Docker executor with image nix:2 ...\x1b[0;m",
+            b"Preparing the \"shell\" executor",
+            b"Uploading artifacts as \"archive\" to coordinator... 201 Created  id=4711 responseStatus=201",
+            b"Job succeeded",
+            b"progress 10%\r",
+            b"\x1b[0K",
+            b"a\x00b",
+            b"",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..400 {
+            let mut b = Vec::new();
+            for i in 0..next(12) + 1 {
+                let piece = whole[next(whole.len())];
+                let cut = next(piece.len() + 1);
+                for (j, part) in [&piece[..cut], &piece[cut..]].into_iter().enumerate() {
+                    let stream = [&b"00O"[..], b"00E", b"01O"][next(3).min(next(3))];
+                    let flag = if j == 1 || next(3) == 0 { '+' } else { ' ' };
+                    if next(8) > 0 {
+                        b.extend_from_slice(
+                            format!("2024-06-01T00:00:{:02}.000000Z ", i % 60).as_bytes(),
+                        );
+                        b.extend_from_slice(stream);
+                        b.push(flag as u8);
+                    }
+                    b.extend_from_slice(part);
+                    b.extend_from_slice(if next(4) == 0 { b"\r\n" } else { b"\n" });
+                }
+            }
+            let name = format!("job-{round}.log");
+            let (src, _) = parse(&b, &name);
+            let full = job_facts_bytes(&b, &name);
+            let fast = parse_facts(&b, Terminator::detect(&b), &name);
+            let want = ParseFacts {
+                markers: full
+                    .sections
+                    .iter()
+                    .any(|s| s.start.is_some() || s.end.is_some()),
+                executor: full.executor,
+                job_id: full.job_id,
+            };
+            assert_eq!(fast, want, "{}", String::from_utf8_lossy(&src.bytes));
+        }
+    }
+
     #[test]
     fn stamped_cargo_build() {
         let path = concat!(
