@@ -32,7 +32,7 @@
 //!   there) overwrites like any `\r`.
 //! - Message text that straddles two entries is owned (no span holds it); a marker name cut
 //!   by the join is taken as a span of the same bytes elsewhere in the source (its
-//!   `section_end`, usually), else copied ([`Raw::Joined`]).
+//!   `section_end`, usually), else copied once and shared ([`Raw::Joined`]).
 //!
 //! Every event carries `executor` and `job` (when known; a span of the trace's `id=N`, else
 //! one [`Text::Shared`] of the file name's id, so no event allocates it) and `section` (the
@@ -134,9 +134,10 @@ pub struct JobFacts {
 pub enum Raw {
     /// An absolute byte range of the source.
     Source(Range<usize>),
-    /// A copy: the marker was split across `+` fragments and these bytes stand nowhere
-    /// whole in the source.
-    Joined(Box<[u8]>),
+    /// A copy (shared, as every event of the section carries it): the marker was split
+    /// across `+` fragments and these bytes stand nowhere whole in the source. Names are
+    /// ASCII; a whole marker's options are decoded lossily.
+    Joined(std::sync::Arc<str>),
 }
 
 impl Raw {
@@ -144,14 +145,14 @@ impl Raw {
     pub fn get<'a>(&'a self, src: &'a [u8]) -> &'a [u8] {
         match self {
             Raw::Source(r) => src.get(r.clone()).unwrap_or_default(),
-            Raw::Joined(b) => b,
+            Raw::Joined(b) => b.as_bytes(),
         }
     }
-    /// As an event text: a span, or (a [`Raw::Joined`]) owned.
+    /// As an event text: a span, or (a [`Raw::Joined`]) the shared copy.
     fn text(&self) -> Text {
         match self {
             Raw::Source(r) => Text::span(r.start, r.end),
-            Raw::Joined(b) => Text::Owned(crate::text::lossy(b).into()),
+            Raw::Joined(b) => Text::Shared(b.clone()),
         }
     }
 }
@@ -441,7 +442,7 @@ fn emit<'a>(
                     let b = &buf[r.clone()];
                     match memchr::memmem::find(bytes, b).filter(|_| search) {
                         Some(i) => Raw::Source(i..i + b.len()),
-                        None => Raw::Joined(b.into()),
+                        None => Raw::Joined(crate::text::lossy(b).into()),
                     }
                 }
             };
@@ -1515,7 +1516,13 @@ mod tests {
             });
             got.unwrap()
         };
-        assert_eq!(v[0].name, Raw::Joined(b"restore_cache"[..].into()));
+        assert_eq!(v[0].name, Raw::Joined("restore_cache".into()));
+        let k = p.atoms.find("section").unwrap();
+        assert!(p.events.iter().all(|ev| {
+            ev.fields
+                .iter()
+                .any(|(n, t)| *n == k && matches!(t, Text::Shared(_)))
+        }));
         assert_eq!(job_facts(&src).sections[0].name, "restore_cache");
         // Cut inside the seconds, and right after `section_`; names whole: spans.
         let b = b"2026-01-01T00:00:00.000000Z 00O x\rsection_end:17672256\n2026-01-01T00:00:00.000001Z 00O+05:build\r\x1b[0Ksection_\n2026-01-01T00:00:00.000002Z 00O+start:1767225605:test\r\x1b[0K\n2026-01-01T00:00:09.000000Z 00O ok\n";
