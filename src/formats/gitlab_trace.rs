@@ -30,6 +30,8 @@
 //!   starting at the blank line; a line with NUL bytes is unparsed with its fragments.
 //! - A `+` entry after a `\r` on the same physical line (a trace whose runner wrote no `\n`
 //!   there) overwrites like any `\r`.
+//! - A logical line holds at most [`MAX_JOINED_LINES`] physical lines (a progress bar redrawn
+//!   for hours); the next entry starts another.
 //! - Message text that straddles two entries is owned (no span holds it); a marker name cut
 //!   by the join is taken as a span of the same bytes elsewhere in the source (its
 //!   `section_end`, usually), else copied once and shared ([`Raw::Joined`]).
@@ -646,9 +648,14 @@ fn numbered(bytes: &[u8], term: Terminator) -> Option<u64> {
     })
 }
 
+/// Most physical lines joined into one logical line: a progress bar redrawn for hours is
+/// a chain of `+` entries as long as the job, and the join copies it. The entry after the
+/// cap starts a logical line of its own (and the chain goes on from it).
+const MAX_JOINED_LINES: usize = 10_000;
+
 /// Groups `lines` into logical lines (a line and the `+` fragments of its stream right
-/// after it) and calls `f` with each. Stops before a logical line whose head `stop`
-/// returns true for.
+/// after it, at most [`MAX_JOINED_LINES`]) and calls `f` with each. Stops before a logical
+/// line whose head `stop` returns true for.
 fn logical_lines<'a>(
     bytes: &'a [u8],
     term: Terminator,
@@ -660,7 +667,9 @@ fn logical_lines<'a>(
     let mut group = std::mem::take(&mut jb.group);
     group.clear();
     for p in lines {
-        if group.first().is_some_and(|h| continues(h.text, p.text)) {
+        if group.len() < MAX_JOINED_LINES
+            && group.first().is_some_and(|h| continues(h.text, p.text))
+        {
             group.push(p);
             continue;
         }
@@ -1482,6 +1491,34 @@ mod tests {
             "job-1.log",
         );
         assert_eq!((p.events.len(), p.counts.continuation), (0, 2));
+        // A chain longer than the cap goes on as a second logical line.
+        let mut b = b"2026-01-01T00:00:00.000000Z 00E 0%\r\n".to_vec();
+        for i in 1..MAX_JOINED_LINES + 5 {
+            b.extend_from_slice(
+                format!("2026-01-01T00:00:00.000000Z 00E+{}%\r\n", i % 100).as_bytes(),
+            );
+        }
+        let (src, p) = parse(&b, "job-1.log");
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(p.events[1].line as usize, MAX_JOINED_LINES + 1);
+        assert_eq!(
+            msg_of(&src, &p.events[1]),
+            format!("{}%", (MAX_JOINED_LINES + 4) % 100)
+        );
+        // The fast facts cut the chain at the same place: `Us` ends the first logical line,
+        // `ing Shell (bash) executor...` starts the next, so no executor is named.
+        let mut c = b"2026-01-01T00:00:00.000000Z 00E 0%\r\n".to_vec();
+        for i in 1..MAX_JOINED_LINES - 1 {
+            c.extend_from_slice(
+                format!("2026-01-01T00:00:00.000000Z 00E+{}%\r\n", i % 100).as_bytes(),
+            );
+        }
+        c.extend_from_slice(b"2026-01-01T00:00:00.000000Z 00E+Us\n2026-01-01T00:00:00.000000Z 00E+ing Shell (bash) executor...\n");
+        let (src, p) = parse(&c, "x.log");
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(msg_of(&src, &p.events[1]), "ing Shell (bash) executor...");
+        assert_eq!(job_facts_bytes(&c, "x.log").executor, None);
+        assert_eq!(parse_facts(&c, Terminator::Lf, "x.log").executor, None);
         // A fragment of a line with NUL bytes is unparsed with it.
         let (_, p) = parse(b"2026-01-01T00:00:00.000000Z 00O ok\n2026-01-01T00:00:00.000000Z 00O a\x00b\n2026-01-01T00:00:01.000000Z 00O+tail\n", "job-1.log");
         assert_eq!((p.events.len(), p.counts.unparsed), (1, 2));
