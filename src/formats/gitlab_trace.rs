@@ -651,7 +651,7 @@ fn numbered(bytes: &[u8], term: Terminator) -> Option<u64> {
 /// Most physical lines joined into one logical line: a progress bar redrawn for hours is
 /// a chain of `+` entries as long as the job, and the join copies it. The entry after the
 /// cap starts a logical line of its own (and the chain goes on from it).
-const MAX_JOINED_LINES: usize = 10_000;
+const MAX_JOINED_LINES: usize = 100_000;
 
 /// Groups `lines` into logical lines (a line and the `+` fragments of its stream right
 /// after it, at most [`MAX_JOINED_LINES`]) and calls `f` with each. Stops before a logical
