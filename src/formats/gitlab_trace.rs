@@ -937,7 +937,11 @@ fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
             continue;
         }
         let mut head = c;
-        while head > done && stream_of(&bytes[head..]).is_some_and(|(_, plus)| plus) {
+        // (The `+` byte first: in a stamped trace every candidate has a prefix to parse.)
+        while head > done
+            && bytes.get(head + 31) == Some(&b'+')
+            && stream_of(&bytes[head..]).is_some_and(|(_, plus)| plus)
+        {
             head = memchr::memrchr(b'\n', &bytes[..head - 1]).map_or(0, |i| i + 1);
         }
         let phys = Lines::starting_at(bytes, term, head, 1).map(|line| Phys {
