@@ -843,17 +843,15 @@ struct ParseFacts {
     markers: bool,
 }
 
-/// Needles for the lines [`parse_facts`] must look at (besides lines with ESC or `\r`);
-/// `O+`/`E+` find the `+` fragments.
-static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 6]> =
+/// Needles for the lines [`parse_facts`] must look at (besides lines with ESC or `\r`, and
+/// `+` fragments).
+static FACT_LINES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
     std::sync::LazyLock::new(|| {
         [
             &b"Preparing the \""[..],
             b"Using ",
             b"Uploading artifacts as ",
             b"section_",
-            b"O+",
-            b"E+",
         ]
         .map(memchr::memmem::Finder::new)
     });
@@ -894,6 +892,21 @@ fn parse_facts(bytes: &[u8], term: Terminator, path: &str) -> ParseFacts {
         while let Some(i) = f.find(&bytes[pos..]) {
             pos = add(pos + i);
         }
+    }
+    // `+` fragments (a needle may straddle the join): one pass over `+`, the prefix's shape
+    // (`…Z 01O+`) checked around each.
+    let mut pos = 0;
+    while let Some(i) = memchr::memchr(b'+', &bytes[pos..]) {
+        let at = pos + i;
+        pos = if at >= 31
+            && matches!(bytes[at - 1], b'O' | b'E')
+            && bytes[at - 4] == b' '
+            && bytes[at - 5] == b'Z'
+        {
+            add(at)
+        } else {
+            at + 1
+        };
     }
     starts.sort_unstable();
     starts.dedup();
