@@ -258,11 +258,59 @@ pub struct SignalMark {
     pub incident: Option<String>,
 }
 
+/// One stage's wall time and the process's memory when it ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StageTiming {
+    /// Stage name (`read`, `parse`, `clock`, …).
+    pub name: String,
+    /// Wall time in milliseconds.
+    pub ms: f64,
+    /// Resident memory when the stage ended (KiB, from `/proc/self/status`; 0 where that
+    /// file does not exist). Reading and parsing run fused, source by source: their figures
+    /// are those of their common end.
+    pub rss_kib: u64,
+    /// Peak resident memory so far (KiB).
+    pub peak_kib: u64,
+}
+
+impl Timings {
+    /// Records a stage that just ended, with the memory figures of this moment.
+    pub fn push(&mut self, name: &str, ms: f64) {
+        let (rss_kib, peak_kib) = memory_kib();
+        self.stages.push(StageTiming {
+            name: name.to_string(),
+            ms,
+            rss_kib,
+            peak_kib,
+        });
+    }
+}
+
+/// (VmRSS, VmHWM) of this process in KiB, or zeros where `/proc/self/status` is missing.
+fn memory_kib() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// Time spent per stage, for `--timings` (never part of golden outputs).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Timings {
-    /// (stage, milliseconds).
-    pub stages: Vec<(String, f64)>,
+    /// The stages in the order they ran.
+    pub stages: Vec<StageTiming>,
+    /// Bytes of input parsed (after decompression).
+    pub input_bytes: u64,
+    /// Bytes of message and field text kept once the inputs were parsed (the rest of the
+    /// input is released; see `formats::keep_referenced_text`).
+    pub kept_bytes: u64,
 }
 
 /// The complete result of an analysis.

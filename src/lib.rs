@@ -104,34 +104,56 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
     if inputs.is_empty() {
         return Err(Error::NoInputs);
     }
-    forced_formats(opts)?;
+    let forced = forced_formats(opts)?;
     let pool = pool(opts)?;
     let td = Instant::now();
     let found = ingest::discover(inputs);
     let discover_ms = ms(td);
     let t0 = Instant::now();
+    let progress = ProgressCounter::new(
+        found.len() as u64,
+        found
+            .iter()
+            .map(|f| std::fs::metadata(&f.fs_path).map_or(0, |m| m.len()))
+            .sum(),
+    );
     if let Some(report) = &opts.progress.0 {
         // A first update before any work, so a bar can show the total from the start.
         report(ProgressUpdate {
-            inputs_total: found.len() as u64,
-            bytes_total: found
-                .iter()
-                .map(|f| std::fs::metadata(&f.fs_path).map_or(0, |m| m.len()))
-                .sum(),
+            inputs_total: progress.inputs_total,
+            bytes_total: progress.bytes_total,
             ..Default::default()
         });
     }
-    let sources: Vec<ingest::Source> = pool.install(|| {
+    // Read, parse and keep only the referenced text source by source, on the worker that
+    // read it: the whole input is never in memory at once, only the files being parsed.
+    let (sources, split): (Vec<SourceData>, Vec<(u64, u64)>) = pool.install(|| {
         found
             .par_iter()
             .enumerate()
-            .map(|(i, f)| ingest::read(i as u32, f, &opts.ingest))
-            .collect()
+            .map(|(i, f)| {
+                let t = Instant::now();
+                let src = ingest::read(i as u32, f, &opts.ingest);
+                let read_ns = t.elapsed().as_nanos() as u64;
+                let t = Instant::now();
+                let data = parse_one(src, &forced, &progress, opts);
+                (data, (read_ns, t.elapsed().as_nanos() as u64))
+            })
+            .unzip()
     });
-    let read_ms = ms(t0);
-    let (tl, mut timings) = load_sources(sources, opts)?;
-    timings.stages.insert(0, ("read".into(), read_ms));
-    timings.stages.insert(0, ("discover".into(), discover_ms));
+    // One wall time for both, shared out by the time each took on its worker.
+    let wall = ms(t0);
+    let (read_ns, parse_ns) = split
+        .iter()
+        .fold((0u64, 0u64), |(r, p), &(a, b)| (r + a, p + b));
+    let read_ms = wall * read_ns as f64 / (read_ns + parse_ns).max(1) as f64;
+    let mut timings = Timings::default();
+    timings.push("discover", discover_ms);
+    timings.push("read", read_ms);
+    timings.push("parse", wall - read_ms);
+    timings.input_bytes = progress.bytes_done.into_inner();
+    timings.kept_bytes = sources.iter().map(|s| s.src.bytes.len() as u64).sum();
+    let tl = finish(sources, &mut timings, &pool, opts);
     Ok((tl, timings))
 }
 
@@ -155,7 +177,8 @@ fn forced_formats(opts: &Options) -> Result<Vec<(String, u16)>, Error> {
 }
 
 /// Parses, aligns and merges sources that are already in memory (their ids must be their
-/// positions). Used by [`load`], by tests and by the fuzz targets.
+/// positions). Used by tests, the fuzz targets and standard input; [`load`] reads and parses
+/// file by file instead.
 pub fn load_sources(
     sources: Vec<ingest::Source>,
     opts: &Options,
@@ -164,38 +187,85 @@ pub fn load_sources(
     let pool = pool(opts)?;
     let mut timings = Timings::default();
     let t0 = Instant::now();
-    let inputs_total = sources.len() as u64;
-    let bytes_total: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let bytes_done = std::sync::atomic::AtomicU64::new(0);
-    let mut sources: Vec<SourceData> = pool.install(|| {
+    let progress = ProgressCounter::new(
+        sources.len() as u64,
+        sources.iter().map(|s| s.bytes.len() as u64).sum(),
+    );
+    let sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
-            .map(|src| {
-                let force = forced
-                    .iter()
-                    .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
-                    .map(|(_, i)| *i);
-                let parsed = formats::parse_source(&src, force);
-                if let Some(report) = &opts.progress.0 {
-                    use std::sync::atomic::Ordering::Relaxed;
-                    let n = src.bytes.len() as u64;
-                    report(ProgressUpdate {
-                        inputs_done: done.fetch_add(1, Relaxed) + 1,
-                        inputs_total,
-                        bytes_done: bytes_done.fetch_add(n, Relaxed) + n,
-                        bytes_total,
-                    });
-                }
-                SourceData {
-                    src,
-                    parsed,
-                    clock_note: String::new(),
-                }
-            })
+            .map(|src| parse_one(src, &forced, &progress, opts))
             .collect()
     });
-    timings.stages.push(("parse".into(), ms(t0)));
+    timings.push("parse", ms(t0));
+    timings.input_bytes = progress.bytes_done.into_inner();
+    timings.kept_bytes = sources.iter().map(|s| s.src.bytes.len() as u64).sum();
+    let tl = finish(sources, &mut timings, &pool, opts);
+    Ok((tl, timings))
+}
+
+/// Progress of the per-source work, shared by the workers.
+struct ProgressCounter {
+    inputs_total: u64,
+    bytes_total: u64,
+    done: std::sync::atomic::AtomicU64,
+    bytes_done: std::sync::atomic::AtomicU64,
+}
+
+impl ProgressCounter {
+    fn new(inputs_total: u64, bytes_total: u64) -> ProgressCounter {
+        ProgressCounter {
+            inputs_total,
+            bytes_total,
+            done: 0.into(),
+            bytes_done: 0.into(),
+        }
+    }
+}
+
+/// Parses one source, then keeps of its bytes only the text its events reference (see
+/// [`formats::keep_referenced_text`]): the input is released as soon as it is parsed.
+fn parse_one(
+    mut src: ingest::Source,
+    forced: &[(String, u16)],
+    progress: &ProgressCounter,
+    opts: &Options,
+) -> SourceData {
+    let force = forced
+        .iter()
+        .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
+        .map(|(_, i)| *i);
+    let mut parsed = formats::parse_source(&src, force);
+    let n = src.bytes.len() as u64;
+    let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
+    src.bytes = ingest::Bytes::Referenced(kept);
+    // The event vector grew by doubling: a quarter of it can be spare capacity.
+    parsed.events.shrink_to_fit();
+    use std::sync::atomic::Ordering::Relaxed;
+    let inputs_done = progress.done.fetch_add(1, Relaxed) + 1;
+    let bytes_done = progress.bytes_done.fetch_add(n, Relaxed) + n;
+    if let Some(report) = &opts.progress.0 {
+        report(ProgressUpdate {
+            inputs_done,
+            inputs_total: progress.inputs_total,
+            bytes_done,
+            bytes_total: progress.bytes_total,
+        });
+    }
+    SourceData {
+        src,
+        parsed,
+        clock_note: String::new(),
+    }
+}
+
+/// Clock alignment, hosts from folders and the merge: the stages after parsing.
+fn finish(
+    mut sources: Vec<SourceData>,
+    timings: &mut Timings,
+    pool: &rayon::ThreadPool,
+    opts: &Options,
+) -> Timeline {
     let t1 = Instant::now();
     {
         let mut inputs: Vec<clock::ClockInput<'_>> = sources
@@ -215,11 +285,11 @@ pub fn load_sources(
         }
     }
     pool.install(|| hosts_from_folders(&mut sources));
-    timings.stages.push(("clock".into(), ms(t1)));
+    timings.push("clock", ms(t1));
     let t2 = Instant::now();
     let tl = pool.install(|| Timeline::build(sources));
-    timings.stages.push(("timeline".into(), ms(t2)));
-    Ok((tl, timings))
+    timings.push("timeline", ms(t2));
+    tl
 }
 
 /// Gives events that name no host (dmesg, job traces, atticd's own log file) the host of
@@ -380,17 +450,17 @@ pub fn analyze_timeline_with(
     let t = Instant::now();
     let sources = source_summaries(tl);
     let activity = timeline::activity(tl);
-    timings.stages.push(("aggregate".into(), ms(t)));
+    timings.push("aggregate", ms(t));
     let mut stats = stats(tl, &sources);
     let t = Instant::now();
     let sigs = catalog.scan(tl);
-    timings.stages.push(("signals".into(), ms(t)));
+    timings.push("signals", ms(t));
     let t = Instant::now();
     let found = incidents::correlate(catalog, tl, &sigs);
-    timings.stages.push(("incidents".into(), ms(t)));
+    timings.push("incidents", ms(t));
     let t = Instant::now();
     let unexplained = incidents::unexplained::mine(tl, &sigs);
-    timings.stages.push(("unexplained".into(), ms(t)));
+    timings.push("unexplained", ms(t));
     stats.signals = sigs.len() as u64;
     let analysis = Analysis {
         schema: analysis::SCHEMA,

@@ -344,11 +344,27 @@ fn run() -> anyhow::Result<ExitCode> {
             if timings {
                 let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1000.0;
                 let render = ms(t_render);
-                for (stage, ms) in &analysis.timings.stages {
-                    eprintln!("{stage:>12}: {ms:9.1} ms");
+                // Memory as the stage ended (resident, and the peak so far).
+                for s in &analysis.timings.stages {
+                    eprintln!(
+                        "{:>12}: {:9.1} ms  rss {:6} MiB  peak {:6} MiB",
+                        s.name,
+                        s.ms,
+                        s.rss_kib / 1024,
+                        s.peak_kib / 1024
+                    );
                 }
                 eprintln!("{:>12}: {render:9.1} ms", "render");
                 eprintln!("{:>12}: {:9.1} ms", "total", ms(started));
+                let t = &analysis.timings;
+                let mb = |b: u64| b as f64 / 1e6;
+                eprintln!(
+                    "{:>12}: {:9.1} MB of {:.1} MB input ({:.0} %)",
+                    "text kept",
+                    mb(t.kept_bytes),
+                    mb(t.input_bytes),
+                    100.0 * t.kept_bytes as f64 / t.input_bytes.max(1) as f64
+                );
             }
             // The process ends here: freeing millions of events one by one would only
             // delay the exit; the OS takes the memory back at once.

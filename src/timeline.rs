@@ -47,23 +47,51 @@ pub struct Timeline {
     pub duplicates: u64,
 }
 
+/// The key of the timeline's order: (time, source << 32 | index). Untimed events have
+/// time `i64::MAX` and so come after every timed one, in source order. Within a source,
+/// index order is line order (a parser hands its records to the sink as it meets them, and
+/// chunks are concatenated in order; a test checks it on every fixture and sample), so equal
+/// times keep their file order, then go by source id.
+pub type OrderKey = (i64, u64);
+
+fn order_key(e: &Event, source: SourceId, index: u32) -> OrderKey {
+    (sort_time(e), u64::from(source) << 32 | u64::from(index))
+}
+
+fn ev_ref(k: &OrderKey) -> EvRef {
+    EvRef {
+        source: (k.1 >> 32) as SourceId,
+        index: k.1 as u32,
+    }
+}
+
+/// Frees a vector (named so the reason reads at the call site: the sorted keys go before
+/// anything else is allocated).
+fn drop_sorted(v: Vec<OrderKey>) {
+    drop(v);
+}
+
 impl Timeline {
     /// Merges and deduplicates.
     pub fn build(sources: Vec<SourceData>) -> Timeline {
-        // Sort packed keys (time, source, line, index) rather than references whose key is
-        // looked up through two indirections per comparison; untimed events go last, in
-        // source order. Each source is mostly in time order already: the stable parallel
-        // merge sort takes advantage of those runs.
-        let mut keyed: Vec<(i64, SourceId, u32, u32)> = sources
-            .iter()
-            .flat_map(|s| {
-                s.parsed.events.iter().enumerate().map(move |(i, e)| {
-                    let t = sort_time(e);
-                    (t, s.src.id, e.line, i as u32)
-                })
-            })
-            .collect();
-        keyed.par_sort();
+        // Sort packed 16-byte keys ([`OrderKey`]) rather than references whose key is looked
+        // up through two indirections per comparison; untimed events go last, in source
+        // order. Sized up front: collecting from a flat map would double its way there and
+        // hold the old and the new buffer at once, at the run's peak of memory.
+        let mut keyed: Vec<OrderKey> =
+            Vec::with_capacity(sources.iter().map(|s| s.parsed.events.len()).sum());
+        for s in &sources {
+            keyed.extend(
+                s.parsed
+                    .events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| order_key(e, s.src.id, i as u32)),
+            );
+        }
+        // Every key is distinct (the index breaks all ties), so an unstable sort gives the
+        // stable order without the merge sort's buffer of the same size.
+        keyed.par_sort_unstable();
         // Drop flags per source and event index: both passes below read them in the order
         // they touch events, and the final filter needs no second copy of the order.
         let mut drop: Vec<Vec<bool>> = sources
@@ -78,22 +106,24 @@ impl Timeline {
         tl.dedupe_instants(&keyed, &mut drop);
         tl.dedupe_kernel(&mut drop);
         let total = keyed.len();
-        tl.order = keyed
-            .into_iter()
-            .filter(|&(_, s, _, i)| !drop[s as usize][i as usize])
-            .map(|(_, source, _, index)| EvRef { source, index })
-            .collect();
+        let dropped: usize = drop.iter().flatten().filter(|&&d| d).count();
+        let mut order = Vec::with_capacity(total - dropped);
+        order.extend(
+            keyed
+                .iter()
+                .map(ev_ref)
+                .filter(|r| !drop[r.source as usize][r.index as usize]),
+        );
+        drop_sorted(keyed);
+        tl.order = order;
         tl.duplicates = (total - tl.order.len()) as u64;
         tl
     }
 
-    /// Same host, same instant, same text, different sources. `keyed` is the sorted
-    /// (time, source, line, index) list; untimed events (time `i64::MAX`) come last.
-    fn dedupe_instants(&self, keyed: &[(i64, SourceId, u32, u32)], drop: &mut [Vec<bool>]) {
-        let r_of = |k: usize| EvRef {
-            source: keyed[k].1,
-            index: keyed[k].3,
-        };
+    /// Same host, same instant, same text, different sources. `keyed` is the sorted list of
+    /// [`OrderKey`]s; untimed events (time `i64::MAX`) come last.
+    fn dedupe_instants(&self, keyed: &[OrderKey], drop: &mut [Vec<bool>]) {
+        let r_of = |k: usize| ev_ref(&keyed[k]);
         let mut i = 0;
         while i < keyed.len() {
             let t = keyed[i].0;
@@ -106,8 +136,11 @@ impl Timeline {
             }
             // Only runs that mix sources can hold a duplicate across sources; the run is
             // read from the sorted keys, events are touched only for such runs.
-            let first_source = keyed[i].1;
-            if keyed[i + 1..j].iter().any(|k| k.1 != first_source) {
+            let first_source = ev_ref(&keyed[i]).source;
+            if keyed[i + 1..j]
+                .iter()
+                .any(|k| ev_ref(k).source != first_source)
+            {
                 // Group the run by (host, message hash) so that a run of thousands of lines
                 // with one timestamp (a trace's interpolated lines) stays O(n log n).
                 let mut hashed: Vec<(u64, usize)> = (i..j)
@@ -165,8 +198,8 @@ impl Timeline {
     /// when two sources carry their (host, stamp), then decided in timeline order so that the copy kept is the one the order would meet first, unless a later
     /// copy has the exact clock.
     fn dedupe_kernel(&self, drop: &mut [Vec<bool>]) {
-        // Candidates with their timeline rank (time, source, line, index).
-        let mut cands: Vec<((i64, SourceId, u32, u32), EvRef)> = Vec::new();
+        // Candidates by their timeline rank.
+        let mut cands: Vec<OrderKey> = Vec::new();
         // (host name hash, monotonic stamp, source, index into `cands`).
         let mut stamps: Vec<(u64, i64, SourceId, u32)> = Vec::new();
         for s in &self.sources {
@@ -189,11 +222,7 @@ impl Timeline {
                         h
                     }
                 };
-                let r = EvRef {
-                    source: s.src.id,
-                    index: i as u32,
-                };
-                cands.push(((sort_time(e), s.src.id, e.line, i as u32), r));
+                cands.push(order_key(e, s.src.id, i as u32));
                 stamps.push((hh, m, s.src.id, (cands.len() - 1) as u32));
             }
         }
@@ -220,11 +249,11 @@ impl Timeline {
             k += 1;
             maybe[k - 1]
         });
-        cands.par_sort_unstable_by_key(|c| c.0);
+        cands.par_sort_unstable();
         // Keyed by hashes (host, monotonic stamp, text), no allocation per event; a hit is
         // confirmed by comparing host and text.
         let mut seen: HashMap<(u64, i64, u64), EvRef> = HashMap::new();
-        for &(_, r) in &cands {
+        for r in cands.iter().map(ev_ref) {
             if drop[r.source as usize][r.index as usize] {
                 continue;
             }
@@ -261,12 +290,9 @@ impl Timeline {
         self.host(a) == self.host(b) && self.message_bytes(a) == self.message_bytes(b)
     }
 
-    /// The key the order is sorted by: (time, source, line, index), untimed events with
-    /// time `i64::MAX` (after every timed one, in source order).
-    pub fn order_key(&self, r: EvRef) -> (i64, SourceId, u32, u32) {
-        let e = self.event(r);
-        let t = sort_time(e);
-        (t, r.source, e.line, r.index)
+    /// The key the order is sorted by (see [`OrderKey`]).
+    pub fn order_key(&self, r: EvRef) -> OrderKey {
+        order_key(self.event(r), r.source, r.index)
     }
 
     /// The event behind a reference.

@@ -21,7 +21,7 @@ pub mod kernel;
 pub mod nix;
 pub mod syslog;
 
-use crate::event::{Atom, Atoms, Event, Severity};
+use crate::event::{Atom, Atoms, Event, Severity, Text};
 use crate::ingest::{Source, SourceIssue};
 use crate::lines::{Line, Lines};
 use rayon::prelude::*;
@@ -467,6 +467,64 @@ pub fn parse_source(src: &Source, forced: Option<u16>) -> Parsed {
     }
 }
 
+/// Copies the bytes that `events` reference (messages and field values held as spans) into a
+/// new buffer, in event order, and moves every span to point into it; returns the buffer.
+///
+/// This is what lets a source's input go once it is parsed: every later stage reads text
+/// only through an event's [`Text`], so the buffer answers exactly as the input did, at a
+/// fraction of its size (a journal export's field names and other fields, line prefixes,
+/// timestamps and hosts are not kept). A span that lies inside the last copied one (a field
+/// quoted from its own message) points into that copy rather than being copied again. Spans
+/// reaching past the input are clamped first, as [`Text::bytes`] clamps them.
+pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
+    fn clamp(t: &Text, n: usize) -> Option<(usize, usize)> {
+        match t {
+            Text::Span { start, len } => {
+                let s = (*start as usize).min(n);
+                Some((s, (s + *len as usize).min(n)))
+            }
+            Text::Owned(_) | Text::Shared(_) => None,
+        }
+    }
+    let n = bytes.len();
+    let total: usize = events
+        .iter()
+        .map(|e| {
+            std::iter::once(&e.message)
+                .chain(e.fields.iter().map(|(_, v)| v))
+                .filter_map(|t| clamp(t, n))
+                .map(|(s, e)| e - s)
+                .sum::<usize>()
+        })
+        .sum();
+    let mut out = Vec::with_capacity(total);
+    // The last copied source range and where it went.
+    let mut last = (0usize, 0usize, 0usize);
+    let mut relocate = |t: &mut Text, out: &mut Vec<u8>| {
+        let Some((s, e)) = clamp(t, n) else { return };
+        let at = if s >= last.0 && e <= last.1 {
+            last.2 + (s - last.0)
+        } else {
+            let at = out.len();
+            out.extend_from_slice(&bytes[s..e]);
+            last = (s, e, at);
+            at
+        };
+        *t = Text::Span {
+            start: at as u64,
+            len: (e - s) as u32,
+        };
+    };
+    for ev in events {
+        relocate(&mut ev.message, &mut out);
+        for (_, v) in &mut ev.fields {
+            relocate(v, &mut out);
+        }
+    }
+    out.shrink_to_fit();
+    out
+}
+
 /// The chunk size for a source of `len` bytes: one chunk per worker thread (at least
 /// [`MIN_CHUNK`]), so that one big file keeps every core busy.
 fn chunk_size(len: usize) -> usize {
@@ -633,6 +691,55 @@ mod tests {
             n += 1;
         }
         assert!(n > 20, "fixtures not found");
+    }
+
+    /// Every message and field value, as the later stages read them.
+    fn texts(events: &[Event], bytes: &[u8]) -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .flat_map(|e| std::iter::once(&e.message).chain(e.fields.iter().map(|(_, v)| v)))
+            .map(|t| t.bytes(bytes).to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn kept_text_reads_as_the_input_did_on_every_fixture() {
+        let (mut n, mut input, mut kept) = (0, 0, 0);
+        for src in crate::ingest::fixture_and_sample_sources() {
+            let mut p = parse_source(&src, None);
+            let before = texts(&p.events, &src.bytes);
+            let k = keep_referenced_text(&mut p.events, &src.bytes);
+            assert_eq!(texts(&p.events, &k), before, "{}", src.path);
+            // Events of a source come in line order: the timeline's key relies on it.
+            assert!(
+                p.events.windows(2).all(|w| w[0].line <= w[1].line),
+                "{}: events out of line order",
+                src.path
+            );
+            n += 1;
+            input += src.bytes.len();
+            kept += k.len();
+        }
+        assert!(n > 20, "fixtures not found");
+        assert!(kept < input, "kept {kept} of {input}");
+    }
+
+    #[test]
+    fn kept_text_clamps_shares_and_leaves_owned_text_alone() {
+        let bytes = b"0123456789";
+        let span = |s: u64, len: u32| Text::Span { start: s, len };
+        let mut evs = vec![Event::default(), Event::default(), Event::default()];
+        evs[0].message = span(2, 5); // "23456"
+        evs[0].fields = vec![(Atom(1), span(3, 2)), (Atom(2), Text::Owned("x".into()))];
+        evs[1].message = span(8, 100); // clamped to "89"
+        evs[2].message = span(50, 3); // past the end: empty
+        let k = keep_referenced_text(&mut evs, bytes);
+        // "34" lies inside "23456" and is not copied again.
+        assert_eq!(k, b"2345689");
+        assert_eq!(evs[0].fields[0].1, span(1, 2));
+        assert_eq!(evs[0].fields[1].1, Text::Owned("x".into()));
+        assert_eq!(evs[1].message.bytes(&k), b"89");
+        assert_eq!(evs[2].message.bytes(&k), b"");
     }
 
     #[test]

@@ -16,24 +16,32 @@ use std::path::{Path, PathBuf};
 
 pub use decompress::{Compression, DecompressError};
 
-/// Bytes of an input (read or decompressed).
+/// Bytes of an input (read or decompressed), or, once the input is parsed, only the text
+/// its events reference.
 pub enum Bytes {
-    /// The data.
+    /// The data, as read (and decompressed).
     Owned(Vec<u8>),
+    /// The message and field texts of the parsed events, copied one after the other; the
+    /// events' spans were moved to point into it ([`crate::formats::keep_referenced_text`]).
+    /// The raw input is gone: only [`crate::event::Text`] spans may be resolved against it.
+    Referenced(Vec<u8>),
 }
 
 impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Owned(v) => v,
+            Bytes::Owned(v) | Bytes::Referenced(v) => v,
         }
     }
 }
 
 impl std::fmt::Debug for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Bytes({})", self.len())
+        match self {
+            Bytes::Owned(v) => write!(f, "Bytes({})", v.len()),
+            Bytes::Referenced(v) => write!(f, "Bytes(referenced {})", v.len()),
+        }
     }
 }
 
