@@ -359,7 +359,12 @@ impl Timeline {
     /// [`Timeline::dataframe`] with each message passed through `scrub` (which returns the
     /// rewritten text, or `None` to keep it): the CLI's redaction of secrets.
     pub fn dataframe_scrubbed(&self, scrub: &Scrub) -> PolarsResult<DataFrame> {
-        let n = self.order.len();
+        self.frame(&self.order, scrub)
+    }
+
+    /// The DataFrame of the events `rows` (a slice of the order).
+    fn frame(&self, rows: &[EvRef], scrub: &Scrub) -> PolarsResult<DataFrame> {
+        let n = rows.len();
         let mut time: Vec<Option<i64>> = Vec::with_capacity(n);
         let mut clock: Vec<&str> = Vec::with_capacity(n);
         let mut host: Vec<&str> = Vec::with_capacity(n);
@@ -371,7 +376,7 @@ impl Timeline {
         let mut pid: Vec<Option<u32>> = Vec::with_capacity(n);
         let mut severity: Vec<&str> = Vec::with_capacity(n);
         let mut message: Vec<Cow<'_, str>> = Vec::with_capacity(n);
-        for &r in &self.order {
+        for &r in rows {
             let e = self.event(r);
             time.push(self.has_time(r).then_some(e.time));
             clock.push(e.clock.as_str());
@@ -447,6 +452,10 @@ pub enum ExportFormat {
     Text,
 }
 
+/// Rows per batch of the Parquet and CSV exports: polars' default row group size, so a
+/// reader sees the row groups it would have seen from one `finish`.
+const EXPORT_BATCH: usize = 512 * 512;
+
 /// A message rewriter for exports (redaction): the new text, or `None` to keep it.
 pub type Scrub = dyn Fn(&str) -> Option<String> + Sync;
 
@@ -463,6 +472,16 @@ pub fn export(
     format: ExportFormat,
     out: &mut dyn std::io::Write,
     scrub: &Scrub,
+) -> PolarsResult<()> {
+    export_batched(tl, format, out, scrub, EXPORT_BATCH)
+}
+
+fn export_batched(
+    tl: &Timeline,
+    format: ExportFormat,
+    out: &mut dyn std::io::Write,
+    scrub: &Scrub,
+    batch: usize,
 ) -> PolarsResult<()> {
     let message = |r: EvRef| -> Cow<'_, str> {
         let m = tl.message(r);
@@ -500,18 +519,34 @@ pub fn export(
                 }
             }
         }
+        // Parquet and CSV are written batch by batch (one Parquet row group each), so the
+        // export holds one batch of rows, not a second copy of every message.
         ExportFormat::Parquet => {
-            let mut df = tl.dataframe_scrubbed(scrub)?;
-            ParquetWriter::new(out)
+            let mut batches = tl.order.chunks(batch);
+            let first = tl.frame(batches.next().unwrap_or(&[]), scrub)?;
+            let mut w = ParquetWriter::new(out)
                 .with_compression(ParquetCompression::Zstd(None))
-                .finish(&mut df)?;
+                .batched(first.schema())?;
+            w.write_batch(&first)?;
+            drop(first);
+            for rows in batches {
+                w.write_batch(&tl.frame(rows, scrub)?)?;
+            }
+            w.finish()?;
         }
         ExportFormat::Csv => {
-            let mut df = tl.dataframe_scrubbed(scrub)?;
-            CsvWriter::new(out)
+            let mut batches = tl.order.chunks(batch);
+            let first = tl.frame(batches.next().unwrap_or(&[]), scrub)?;
+            let mut w = CsvWriter::new(out)
                 .include_header(true)
                 .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()))
-                .finish(&mut df)?;
+                .batched(first.schema())?;
+            w.write_batch(&first)?;
+            drop(first);
+            for rows in batches {
+                w.write_batch(&tl.frame(rows, scrub)?)?;
+            }
+            w.finish()?;
         }
         ExportFormat::Ndjson => {
             // Written with serde_json: polars' JSON writer lives behind a feature that pulls
@@ -589,4 +624,59 @@ pub fn activity(tl: &Timeline) -> Vec<crate::analysis::Activity> {
     }
     v.sort_by(|a, b| (&a.host, &a.source).cmp(&(&b.host, &b.source)));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mixed() -> Timeline {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mixed");
+        crate::load(&[dir], &crate::Options::default()).unwrap().0
+    }
+
+    fn exported(tl: &Timeline, format: ExportFormat, batch: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        export_batched(tl, format, &mut out, &|_| None, batch).unwrap();
+        out
+    }
+
+    #[test]
+    fn batched_exports_hold_the_same_rows_as_one_frame() {
+        let tl = mixed();
+        assert!(tl.order.len() > 20);
+        let whole = tl.dataframe().unwrap();
+        // 7 rows per batch: several batches and a short last one.
+        let csv = exported(&tl, ExportFormat::Csv, 7);
+        assert_eq!(csv, exported(&tl, ExportFormat::Csv, usize::MAX));
+        let mut one = Vec::new();
+        CsvWriter::new(&mut one)
+            .include_header(true)
+            .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()))
+            .finish(&mut whole.clone())
+            .unwrap();
+        assert_eq!(csv, one);
+        let pq = exported(&tl, ExportFormat::Parquet, 7);
+        let back = ParquetReader::new(std::io::Cursor::new(pq)).finish().unwrap();
+        assert!(back.equals_missing(&whole), "{back}\n{whole}");
+        let mut meta = ParquetReader::new(std::io::Cursor::new(exported(
+            &tl,
+            ExportFormat::Parquet,
+            7,
+        )));
+        let groups = meta.get_metadata().unwrap().row_groups.len();
+        assert_eq!(groups, tl.order.len().div_ceil(7));
+    }
+
+    #[test]
+    fn an_empty_timeline_exports_a_header_and_no_rows() {
+        let tl = Timeline::build(Vec::new());
+        let csv = String::from_utf8(exported(&tl, ExportFormat::Csv, 7)).unwrap();
+        assert_eq!(csv.lines().count(), 1, "{csv}");
+        assert!(csv.starts_with("time,clock,host"), "{csv}");
+        let pq = exported(&tl, ExportFormat::Parquet, 7);
+        let back = ParquetReader::new(std::io::Cursor::new(pq)).finish().unwrap();
+        assert_eq!(back.height(), 0);
+        assert_eq!(back.width(), 11);
+    }
 }
