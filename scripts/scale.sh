@@ -50,9 +50,9 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
     want=$(bytes_of "$size")
     avail=$(awk '/MemAvailable/ {print $2 * 1024}' /proc/meminfo)
-    if [ "$(awk -v w="$want" -v a="$avail" 'BEGIN {print (w * 3.2 > a) ? 1 : 0}')" = 1 ]; then
-        note "skipping $size: about $((want * 32 / 10 / 1000000)) MB of peak memory expected, $((avail / 1000000)) MB available"
-        echo "| (skipped: $size needs about $((want * 32 / 10 / 1000000)) MB, $((avail / 1000000)) MB available) | | | | | | |"
+    if [ "$(awk -v w="$want" -v a="$avail" 'BEGIN {print (w * 2.1 > a) ? 1 : 0}')" = 1 ]; then
+        note "skipping $size: about $((want * 21 / 10 / 1000000)) MB of peak memory expected, $((avail / 1000000)) MB available"
+        echo "| (skipped: $size needs about $((want * 21 / 10 / 1000000)) MB, $((avail / 1000000)) MB available) | | | | | | |"
         continue
     fi
     c=$DIR/corpus-$size-$SEED

@@ -657,7 +657,9 @@ mod tests {
             .unwrap();
         assert_eq!(csv, one);
         let pq = exported(&tl, ExportFormat::Parquet, 7);
-        let back = ParquetReader::new(std::io::Cursor::new(pq)).finish().unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(pq))
+            .finish()
+            .unwrap();
         assert!(back.equals_missing(&whole), "{back}\n{whole}");
         let mut meta = ParquetReader::new(std::io::Cursor::new(exported(
             &tl,
@@ -675,7 +677,9 @@ mod tests {
         assert_eq!(csv.lines().count(), 1, "{csv}");
         assert!(csv.starts_with("time,clock,host"), "{csv}");
         let pq = exported(&tl, ExportFormat::Parquet, 7);
-        let back = ParquetReader::new(std::io::Cursor::new(pq)).finish().unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(pq))
+            .finish()
+            .unwrap();
         assert_eq!(back.height(), 0);
         assert_eq!(back.width(), 11);
     }

@@ -474,8 +474,9 @@ pub fn parse_source(src: &Source, forced: Option<u16>) -> Parsed {
 /// only through an event's [`Text`], so the buffer answers exactly as the input did, at a
 /// fraction of its size (a journal export's field names and other fields, line prefixes,
 /// timestamps and hosts are not kept). A span that lies inside the last copied one (a field
-/// quoted from its own message) points into that copy rather than being copied again. Spans
-/// reaching past the input are clamped first, as [`Text::bytes`] clamps them.
+/// quoted from its own message) points into that copy rather than being copied again, and so
+/// does a field value equal to the same field's value in an earlier event. Spans reaching
+/// past the input are clamped first, as [`Text::bytes`] clamps them.
 pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     fn clamp(t: &Text, n: usize) -> Option<(usize, usize)> {
         match t {
@@ -500,25 +501,42 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(total);
     // The last copied source range and where it went.
     let mut last = (0usize, 0usize, 0usize);
-    let mut relocate = |t: &mut Text, out: &mut Vec<u8>| {
+    // Per field name, the last value copied (at, len): a value repeated from one event to
+    // the next (a trace's section and executor, a journal's identifier and unit, atticd's
+    // target) is kept once.
+    let mut repeated: Vec<(Atom, usize, usize)> = Vec::new();
+    let mut relocate = |t: &mut Text, field: Option<Atom>, out: &mut Vec<u8>| {
         let Some((s, e)) = clamp(t, n) else { return };
+        let value = &bytes[s..e];
+        let slot = field.map(|a| match repeated.iter().position(|r| r.0 == a) {
+            Some(i) => i,
+            None => {
+                repeated.push((a, 0, 0));
+                repeated.len() - 1
+            }
+        });
         let at = if s >= last.0 && e <= last.1 {
             last.2 + (s - last.0)
+        } else if let Some(i) = slot.filter(|&i| &out[repeated[i].1..][..repeated[i].2] == value) {
+            repeated[i].1
         } else {
             let at = out.len();
-            out.extend_from_slice(&bytes[s..e]);
+            out.extend_from_slice(value);
             last = (s, e, at);
             at
         };
+        if let Some(i) = slot {
+            repeated[i] = (repeated[i].0, at, e - s);
+        }
         *t = Text::Span {
             start: at as u64,
             len: (e - s) as u32,
         };
     };
     for ev in events {
-        relocate(&mut ev.message, &mut out);
-        for (_, v) in &mut ev.fields {
-            relocate(v, &mut out);
+        relocate(&mut ev.message, None, &mut out);
+        for (a, v) in &mut ev.fields {
+            relocate(v, Some(*a), &mut out);
         }
     }
     out.shrink_to_fit();
@@ -726,20 +744,27 @@ mod tests {
 
     #[test]
     fn kept_text_clamps_shares_and_leaves_owned_text_alone() {
-        let bytes = b"0123456789";
         let span = |s: u64, len: u32| Text::Span { start: s, len };
+        let bytes = b"0123456789 unit-a unit-a";
         let mut evs = vec![Event::default(), Event::default(), Event::default()];
         evs[0].message = span(2, 5); // "23456"
         evs[0].fields = vec![(Atom(1), span(3, 2)), (Atom(2), Text::Owned("x".into()))];
-        evs[1].message = span(8, 100); // clamped to "89"
+        evs[1].message = span(8, 2); // "89"
+        evs[1].fields = vec![(Atom(3), span(11, 6))]; // "unit-a"
         evs[2].message = span(50, 3); // past the end: empty
+        // The same value as the last event's field 3, elsewhere in the input.
+        evs[2].fields = vec![(Atom(3), span(18, 100)), (Atom(1), span(19, 2))];
         let k = keep_referenced_text(&mut evs, bytes);
-        // "34" lies inside "23456" and is not copied again.
-        assert_eq!(k, b"2345689");
+        // "34" lies inside "23456" and is not copied again; the second "unit-a" (clamped
+        // to the input's end) is the first one's copy; field 1's "ni" differs from its
+        // last value "34" and is copied.
+        assert_eq!(k, b"2345689unit-ani");
         assert_eq!(evs[0].fields[0].1, span(1, 2));
         assert_eq!(evs[0].fields[1].1, Text::Owned("x".into()));
         assert_eq!(evs[1].message.bytes(&k), b"89");
         assert_eq!(evs[2].message.bytes(&k), b"");
+        assert_eq!(evs[2].fields[0].1, span(7, 6));
+        assert_eq!(evs[2].fields[1].1.bytes(&k), b"ni");
     }
 
     #[test]
