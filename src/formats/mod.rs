@@ -488,37 +488,33 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
         }
     }
     let n = bytes.len();
-    let total: usize = events
-        .iter()
-        .map(|e| {
-            std::iter::once(&e.message)
-                .chain(e.fields.iter().map(|(_, v)| v))
-                .filter_map(|t| clamp(t, n))
-                .map(|(s, e)| e - s)
-                .sum::<usize>()
-        })
-        .sum();
-    let mut out = Vec::with_capacity(total);
+    // Room for the whole input (what is kept is less unless spans overlap, and then the
+    // vector grows): no counting pass first. Pages of a large reservation that are never
+    // written are never resident, and the shrink below gives the rest back.
+    let mut out = Vec::with_capacity(n);
     // The last copied source range and where it went.
     let mut last = (0usize, 0usize, 0usize);
-    // Per field name, the last value copied (at, len): a value repeated from one event to
-    // the next (a trace's section and executor, a journal's identifier and unit, atticd's
-    // target) is kept once.
-    let mut repeated: Vec<(Atom, usize, usize)> = Vec::new();
+    // Per field name (indexed by its atom), the last value copied (at, len): a value
+    // repeated from one event to the next (a trace's section and executor, a journal's
+    // identifier and unit, atticd's target) is kept once.
+    let mut repeated: Vec<(usize, usize)> = Vec::new();
     let mut relocate = |t: &mut Text, field: Option<Atom>, out: &mut Vec<u8>| {
         let Some((s, e)) = clamp(t, n) else { return };
         let value = &bytes[s..e];
-        let slot = field.map(|a| match repeated.iter().position(|r| r.0 == a) {
-            Some(i) => i,
-            None => {
-                repeated.push((a, 0, 0));
-                repeated.len() - 1
+        let slot = field.map(|a| {
+            let i = a.0 as usize;
+            if i >= repeated.len() {
+                repeated.resize(i + 1, (0, usize::MAX));
             }
+            i
         });
         let at = if s >= last.0 && e <= last.1 {
             last.2 + (s - last.0)
-        } else if let Some(i) = slot.filter(|&i| &out[repeated[i].1..][..repeated[i].2] == value) {
-            repeated[i].1
+        } else if let Some(i) = slot.filter(|&i| {
+            let (at, len) = repeated[i];
+            len == value.len() && &out[at..at + len] == value
+        }) {
+            repeated[i].0
         } else {
             let at = out.len();
             out.extend_from_slice(value);
@@ -526,7 +522,7 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
             at
         };
         if let Some(i) = slot {
-            repeated[i] = (repeated[i].0, at, e - s);
+            repeated[i] = (at, e - s);
         }
         *t = Text::Span {
             start: at as u64,
