@@ -133,14 +133,18 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
             .enumerate()
             .map(|(i, f)| {
                 let t = Instant::now();
-                let src = ingest::read(i as u32, f, &opts.ingest);
+                let buf = SPARE.with_borrow_mut(std::mem::take);
+                let src = ingest::read_into(i as u32, f, &opts.ingest, buf);
                 let read_ns = t.elapsed().as_nanos() as u64;
                 let t = Instant::now();
-                let data = parse_one(src, &forced, &progress, opts);
+                let (data, input) = parse_one(src, &forced, &progress, opts);
+                SPARE.with_borrow_mut(|s| *s = input);
                 (data, (read_ns, t.elapsed().as_nanos() as u64))
             })
             .unzip()
     });
+    // The spare buffers (each as large as the largest file its worker read) go now.
+    pool.broadcast(|_| SPARE.take());
     // One wall time for both, shared out by the time each took on its worker.
     let wall = ms(t0);
     let (read_ns, parse_ns) = split
@@ -194,7 +198,7 @@ pub fn load_sources(
     let sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
-            .map(|src| parse_one(src, &forced, &progress, opts))
+            .map(|src| parse_one(src, &forced, &progress, opts).0)
             .collect()
     });
     timings.push("parse", ms(t0));
@@ -202,6 +206,12 @@ pub fn load_sources(
     timings.kept_bytes = sources.iter().map(|s| s.src.bytes.len() as u64).sum();
     let tl = finish(sources, &mut timings, &pool, opts);
     Ok((tl, timings))
+}
+
+thread_local! {
+    /// The last input buffer of this worker, reused for its next file (see
+    /// [`ingest::read_into`]).
+    static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Progress of the per-source work, shared by the workers.
@@ -224,13 +234,14 @@ impl ProgressCounter {
 }
 
 /// Parses one source, then keeps of its bytes only the text its events reference (see
-/// [`formats::keep_referenced_text`]): the input is released as soon as it is parsed.
+/// [`formats::keep_referenced_text`]); returns the input's buffer (emptied) for the next
+/// read.
 fn parse_one(
     mut src: ingest::Source,
     forced: &[(String, u16)],
     progress: &ProgressCounter,
     opts: &Options,
-) -> SourceData {
+) -> (SourceData, Vec<u8>) {
     let force = forced
         .iter()
         .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
@@ -238,7 +249,9 @@ fn parse_one(
     let mut parsed = formats::parse_source(&src, force);
     let n = src.bytes.len() as u64;
     let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
-    src.bytes = ingest::Bytes::Referenced(kept);
+    let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
+        ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
+    };
     // Vectors grew by doubling: the events' by up to a quarter, and a field list of one to
     // three entries holds room for four. Trimmed here, while the allocator can reuse the
     // space for the next source, they stay trimmed for the rest of the run.
@@ -257,11 +270,14 @@ fn parse_one(
             bytes_total: progress.bytes_total,
         });
     }
-    SourceData {
-        src,
-        parsed,
-        clock_note: String::new(),
-    }
+    (
+        SourceData {
+            src,
+            parsed,
+            clock_note: String::new(),
+        },
+        input,
+    )
 }
 
 /// Clock alignment, hosts from folders and the merge: the stages after parsing.

@@ -227,6 +227,13 @@ pub fn is_documentation(path: &Path) -> bool {
 
 /// Reads one found input into a source. Never fails: problems become issues.
 pub fn read(id: SourceId, found: &Found, opts: &IngestOptions) -> Source {
+    read_into(id, found, opts, Vec::new())
+}
+
+/// [`read`] into `buf` (cleared first): a buffer kept from the previous file saves the
+/// page faults of fresh memory, a tenth of the time of a journal JSON parse. A compressed
+/// file is decompressed into a new vector.
+pub fn read_into(id: SourceId, found: &Found, opts: &IngestOptions, buf: Vec<u8>) -> Source {
     let mut src = Source::from_bytes(id, found.display.clone(), Vec::new());
     if let Some(issue) = &found.issue {
         src.issues.push(SourceIssue::file(issue.clone()));
@@ -241,7 +248,7 @@ pub fn read(id: SourceId, found: &Found, opts: &IngestOptions) -> Source {
         }
         (Bytes::Owned(v), None)
     } else {
-        match read_file(&found.fs_path) {
+        match read_file(&found.fs_path, buf) {
             Ok(x) => x,
             Err(e) => {
                 src.issues.push(SourceIssue::file(format!(
@@ -276,7 +283,7 @@ pub fn read(id: SourceId, found: &Found, opts: &IngestOptions) -> Source {
     src
 }
 
-fn read_file(path: &Path) -> std::io::Result<(Bytes, Option<i64>)> {
+fn read_file(path: &Path, mut v: Vec<u8>) -> std::io::Result<(Bytes, Option<i64>)> {
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     let mtime = meta
@@ -287,7 +294,8 @@ fn read_file(path: &Path) -> std::io::Result<(Bytes, Option<i64>)> {
     // Read, not mapped: `memmap2::Mmap::map` is an unsafe fn and the crate forbids unsafe
     // code; a map of a log being appended to (or truncated) can also fault. One sequential
     // read is as fast for a single pass and its pages are ours alone.
-    let mut v = Vec::with_capacity(meta.len() as usize);
+    v.clear();
+    v.reserve(meta.len() as usize);
     (&file).read_to_end(&mut v)?;
     Ok((Bytes::Owned(v), mtime))
 }
@@ -310,6 +318,18 @@ pub(crate) fn fixture_and_sample_sources() -> Vec<Source> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_buffer_holds_only_the_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.log"), "short\n").unwrap();
+        let found = discover(&[dir.path().join("a.log")]);
+        let old = b"a much longer previous file\nwith two lines\n".to_vec();
+        let src = read_into(0, &found[0], &IngestOptions::default(), old);
+        assert_eq!(&*src.bytes, b"short\n");
+        assert_eq!(src.lines, 1);
+        assert!(src.issues.is_empty());
+    }
 
     #[test]
     fn discovers_sorted_and_reports_missing() {
