@@ -6,7 +6,7 @@
 #   gaplog timeline --export parquet -o OUT.parquet FILES
 # under GNU time, printing a markdown table: input MB, events, wall seconds, MB/s, peak RSS
 # and peak RSS bytes per event (RSS ÷ events), so linear time and the memory slope can be
-# read off. Sizes whose estimated peak (3 GB per GB of input, measured) exceeds the free
+# read off. Sizes whose estimated peak (2.1 GB per GB of input, measured) exceeds the free
 # memory are skipped with a note rather than swapping the machine to death.
 #
 # Usage: scripts/scale.sh [--sizes "512M 1G 2G 4G"] [--dir DIR] [--seed N] [--no-build]
