@@ -357,12 +357,18 @@ fn run() -> anyhow::Result<ExitCode> {
                 eprintln!("{:>12}: {render:9.1} ms", "render");
                 eprintln!("{:>12}: {:9.1} ms", "total", ms(started));
                 let t = &analysis.timings;
-                let mb = |b: u64| b as f64 / 1e6;
+                // In the input's unit (kB below a megabyte), so that a small input does not
+                // read 0.0 of 0.0.
+                let (div, unit) = if t.input_bytes < 1_000_000 {
+                    (1e3, "kB")
+                } else {
+                    (1e6, "MB")
+                };
                 eprintln!(
-                    "{:>12}: {:9.1} MB of {:.1} MB input ({:.0} %)",
+                    "{:>12}: {:9.1} {unit} of {:.1} {unit} input ({:.0} %)",
                     "text kept",
-                    mb(t.kept_bytes),
-                    mb(t.input_bytes),
+                    t.kept_bytes as f64 / div,
+                    t.input_bytes as f64 / div,
                     100.0 * t.kept_bytes as f64 / t.input_bytes.max(1) as f64
                 );
             }

@@ -298,3 +298,44 @@ fn templates_mine_every_line() {
     assert_eq!(v["templates"][1]["count"], 1);
     assert_eq!(v["templates"][1]["example"]["line"], 4);
 }
+
+#[test]
+fn timings_show_each_stage_with_memory_and_the_text_kept() {
+    let out = gaplog(&["analyze", "--format", "json", "--timings", "mixed"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    for stage in [
+        "read",
+        "parse",
+        "clock",
+        "timeline",
+        "signals",
+        "unexplained",
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{stage}:")))
+            .unwrap_or_else(|| panic!("no {stage} line in\n{err}"));
+        assert!(
+            line.contains(" ms  rss ") && line.contains(" MiB  peak "),
+            "{line}"
+        );
+    }
+    // The input's size is the files' (none is compressed); less text than that is kept.
+    let input: u64 = std::fs::read_dir(fixtures().join("mixed"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let kept = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("text kept:"))
+        .unwrap_or_else(|| panic!("no text kept line in\n{err}"));
+    assert!(input < 1_000_000, "the fixture folder grew: {input} bytes");
+    let want = format!("kB of {:.1} kB input", input as f64 / 1e3);
+    assert!(kept.contains(&want), "{kept} (want {want})");
+    let pct: f64 = kept
+        .rsplit('(')
+        .next()
+        .and_then(|p| p.trim_end_matches(" %)").parse().ok())
+        .unwrap_or_else(|| panic!("{kept}"));
+    assert!(pct > 0.0 && pct < 100.0, "{kept}");
+}
