@@ -124,6 +124,19 @@ impl Timeline {
     /// [`OrderKey`]s; untimed events (time `i64::MAX`) come last.
     fn dedupe_instants(&self, keyed: &[OrderKey], drop: &mut [Vec<bool>]) {
         let r_of = |k: usize| ev_ref(&keyed[k]);
+        // The hash of every atom's text, per source (hosts are looked up by atom).
+        let host_hash: Vec<Vec<u64>> = self
+            .sources
+            .par_iter()
+            .map(|s| {
+                let a = &s.parsed.atoms;
+                (0..a.len())
+                    .map(|i| hash(a.get(Atom(i as u32)).as_bytes()))
+                    .collect()
+            })
+            .collect();
+        // (host hash, source, position in `keyed`) of the current run.
+        let mut by_host: Vec<(u64, SourceId, usize)> = Vec::new();
         let mut i = 0;
         while i < keyed.len() {
             let t = keyed[i].0;
@@ -141,18 +154,37 @@ impl Timeline {
                 .iter()
                 .any(|k| ev_ref(k).source != first_source)
             {
-                // Group the run by (host, message hash) so that a run of thousands of lines
-                // with one timestamp (a trace's interpolated lines) stays O(n log n).
-                let mut hashed: Vec<(u64, usize)> = (i..j)
-                    .map(|k| {
-                        let r = r_of(k);
-                        (
-                            hash(self.host(r).as_bytes())
-                                ^ hash(self.message_bytes(r)).rotate_left(1),
-                            k,
-                        )
-                    })
-                    .collect();
+                // Only events whose host appears in two sources of the run can be copies:
+                // hosts first (a hash per atom, computed once), messages hashed only for
+                // those. Six hosts' logs with second stamps share nearly every second, and
+                // hashing all their messages was most of the merge.
+                by_host.clear();
+                by_host.extend((i..j).map(|k| {
+                    let r = r_of(k);
+                    (
+                        host_hash[r.source as usize][self.event(r).host.0 as usize],
+                        r.source,
+                        k,
+                    )
+                }));
+                by_host.sort_unstable();
+                // Group the candidates by (host, message hash) so that a run of thousands
+                // of lines with one timestamp (a trace's interpolated lines) stays
+                // O(n log n).
+                let mut hashed: Vec<(u64, usize)> = Vec::new();
+                let mut g = 0;
+                while g < by_host.len() {
+                    let mut h = g + 1;
+                    while h < by_host.len() && by_host[h].0 == by_host[g].0 {
+                        h += 1;
+                    }
+                    if by_host[h - 1].1 != by_host[g].1 {
+                        hashed.extend(by_host[g..h].iter().map(|&(hh, _, k)| {
+                            (hh ^ hash(self.message_bytes(r_of(k))).rotate_left(1), k)
+                        }));
+                    }
+                    g = h;
+                }
                 hashed.sort_unstable();
                 let dropped =
                     |drop: &[Vec<bool>], r: EvRef| drop[r.source as usize][r.index as usize];
@@ -629,6 +661,7 @@ pub fn activity(tl: &Timeline) -> Vec<crate::analysis::Activity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::Source;
 
     fn mixed() -> Timeline {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mixed");
@@ -668,6 +701,48 @@ mod tests {
         )));
         let groups = meta.get_metadata().unwrap().row_groups.len();
         assert_eq!(groups, tl.order.len().div_ceil(7));
+    }
+
+    #[test]
+    fn same_instant_copies_go_only_when_host_and_text_match() {
+        let line =
+            |host: &str, msg: &str| format!("2026-03-25T10:00:00+00:00 {host} app[7]: {msg}\n");
+        let files = [
+            // a.log and b.log hold the same line of host `alpha`: one copy goes.
+            (
+                "a.log",
+                line("alpha", "disk full") + &line("beta", "disk full"),
+            ),
+            (
+                "b.log",
+                line("alpha", "disk full") + &line("alpha", "other text"),
+            ),
+            // c.log's host `gamma` says the same at the same instant: not a copy.
+            ("c.log", line("gamma", "disk full")),
+        ];
+        let sources = files
+            .iter()
+            .enumerate()
+            .map(|(i, (p, t))| Source::from_bytes(i as u32, *p, t.clone().into_bytes()))
+            .collect();
+        let tl = crate::load_sources(sources, &crate::Options::default())
+            .unwrap()
+            .0;
+        assert_eq!(tl.duplicates, 1);
+        let kept: Vec<String> = tl
+            .order
+            .iter()
+            .map(|&r| format!("{} {} {}", tl.path(r), tl.host(r), tl.message(r)))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "a.log alpha disk full",
+                "a.log beta disk full",
+                "b.log alpha other text",
+                "c.log gamma disk full"
+            ]
+        );
     }
 
     #[test]
