@@ -65,12 +65,6 @@ fn ev_ref(k: &OrderKey) -> EvRef {
     }
 }
 
-/// Frees a vector (named so the reason reads at the call site: the sorted keys go before
-/// anything else is allocated).
-fn drop_sorted(v: Vec<OrderKey>) {
-    drop(v);
-}
-
 impl Timeline {
     /// Merges and deduplicates.
     pub fn build(sources: Vec<SourceData>) -> Timeline {
@@ -103,29 +97,8 @@ impl Timeline {
             order: Vec::new(),
             duplicates: 0,
         };
-        tl.dedupe_instants(&keyed, &mut drop);
-        tl.dedupe_kernel(&mut drop);
-        let total = keyed.len();
-        let dropped: usize = drop.iter().flatten().filter(|&&d| d).count();
-        let mut order = Vec::with_capacity(total - dropped);
-        order.extend(
-            keyed
-                .iter()
-                .map(ev_ref)
-                .filter(|r| !drop[r.source as usize][r.index as usize]),
-        );
-        drop_sorted(keyed);
-        tl.order = order;
-        tl.duplicates = (total - tl.order.len()) as u64;
-        tl
-    }
-
-    /// Same host, same instant, same text, different sources. `keyed` is the sorted list of
-    /// [`OrderKey`]s; untimed events (time `i64::MAX`) come last.
-    fn dedupe_instants(&self, keyed: &[OrderKey], drop: &mut [Vec<bool>]) {
-        let r_of = |k: usize| ev_ref(&keyed[k]);
-        // The hash of every atom's text, per source (hosts are looked up by atom).
-        let host_hash: Vec<Vec<u64>> = self
+        // The hash of every atom's text, per source: both passes compare hosts by it.
+        let atom_hash: Vec<Vec<u64>> = tl
             .sources
             .par_iter()
             .map(|s| {
@@ -135,6 +108,29 @@ impl Timeline {
                     .collect()
             })
             .collect();
+        tl.dedupe_instants(&keyed, &atom_hash, &mut drop);
+        tl.dedupe_kernel(&atom_hash, &mut drop);
+        let total = keyed.len();
+        let dropped: usize = drop.iter().flatten().filter(|&&d| d).count();
+        let mut order = Vec::with_capacity(total - dropped);
+        order.extend(
+            keyed
+                .iter()
+                .map(ev_ref)
+                .filter(|r| !drop[r.source as usize][r.index as usize]),
+        );
+        // The sorted keys go before the caller allocates anything else.
+        std::mem::drop(keyed);
+        tl.order = order;
+        tl.duplicates = (total - tl.order.len()) as u64;
+        tl
+    }
+
+    /// Same host, same instant, same text, different sources. `keyed` is the sorted list of
+    /// [`OrderKey`]s; untimed events (time `i64::MAX`) come last.
+    /// `atom_hash` holds the hash of every atom's text, per source.
+    fn dedupe_instants(&self, keyed: &[OrderKey], atom_hash: &[Vec<u64>], drop: &mut [Vec<bool>]) {
+        let r_of = |k: usize| ev_ref(&keyed[k]);
         // (host hash, source, position in `keyed`) of the current run.
         let mut by_host: Vec<(u64, SourceId, usize)> = Vec::new();
         let mut i = 0;
@@ -161,11 +157,7 @@ impl Timeline {
                 by_host.clear();
                 by_host.extend((i..j).map(|k| {
                     let r = r_of(k);
-                    (
-                        host_hash[r.source as usize][self.event(r).host.0 as usize],
-                        r.source,
-                        k,
-                    )
+                    (self.host_hash(atom_hash, r), r.source, k)
                 }));
                 by_host.sort_unstable();
                 // Group the candidates by (host, message hash) so that a run of thousands
@@ -229,7 +221,7 @@ impl Timeline {
     /// the journal). Candidates are gathered source by source (sequential reads), kept only
     /// when two sources carry their (host, stamp), then decided in timeline order so that the copy kept is the one the order would meet first, unless a later
     /// copy has the exact clock.
-    fn dedupe_kernel(&self, drop: &mut [Vec<bool>]) {
+    fn dedupe_kernel(&self, atom_hash: &[Vec<u64>], drop: &mut [Vec<bool>]) {
         // Candidates by their timeline rank.
         let mut cands: Vec<OrderKey> = Vec::new();
         // (host name hash, monotonic stamp, source, index into `cands`).
@@ -238,22 +230,13 @@ impl Timeline {
             let Some(kernel) = s.parsed.atoms.find("kernel") else {
                 continue;
             };
-            // Host name hashes by atom (a source names a handful of hosts).
-            let mut host_hash: Vec<(Atom, u64)> = Vec::new();
             for (i, e) in s.parsed.events.iter().enumerate() {
                 // Without a host (an unaligned dmesg) two machines' identical boot lines
                 // would look like one.
                 let Some(m) = e.mono_us.filter(|_| e.unit == kernel && !e.host.is_none()) else {
                     continue;
                 };
-                let hh = match host_hash.iter().find(|(a, _)| *a == e.host) {
-                    Some(&(_, h)) => h,
-                    None => {
-                        let h = hash(s.parsed.atoms.get(e.host).as_bytes());
-                        host_hash.push((e.host, h));
-                        h
-                    }
-                };
+                let hh = atom_hash[s.src.id as usize][e.host.0 as usize];
                 cands.push(order_key(e, s.src.id, i as u32));
                 stamps.push((hh, m, s.src.id, (cands.len() - 1) as u32));
             }
@@ -292,7 +275,7 @@ impl Timeline {
             let Some(m) = self.event(r).mono_us else {
                 continue;
             };
-            let key = (hash(self.host(r).as_bytes()), m, hash(self.first_line(r)));
+            let key = (self.host_hash(atom_hash, r), m, hash(self.first_line(r)));
             match seen.get(&key) {
                 None => {
                     seen.insert(key, r);
@@ -316,6 +299,11 @@ impl Timeline {
                 }
             }
         }
+    }
+
+    /// The hash of `r`'s host name, from the per-source atom hashes.
+    fn host_hash(&self, atom_hash: &[Vec<u64>], r: EvRef) -> u64 {
+        atom_hash[r.source as usize][self.event(r).host.0 as usize]
     }
 
     fn same(&self, a: EvRef, b: EvRef) -> bool {
@@ -484,6 +472,55 @@ pub enum ExportFormat {
     Text,
 }
 
+/// polars' two batched writers (Parquet, CSV) behind one face, so that both exports are
+/// written the same way by [`write_batched`].
+trait Batches {
+    fn write(&mut self, df: &DataFrame) -> PolarsResult<()>;
+    fn done(self) -> PolarsResult<()>;
+}
+
+impl<W: std::io::Write> Batches for polars::io::parquet::write::BatchedWriter<W> {
+    fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        self.write_batch(df)
+    }
+    fn done(self) -> PolarsResult<()> {
+        self.finish().map(|_| ())
+    }
+}
+
+impl<W: std::io::Write> Batches for polars::io::csv::write::BatchedWriter<W> {
+    fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        self.write_batch(df)
+    }
+    fn done(mut self) -> PolarsResult<()> {
+        self.finish()
+    }
+}
+
+/// Writes the order in DataFrames of `batch` rows (one Parquet row group each), so that
+/// an export holds one batch of rows, not a second copy of every message. The writer is
+/// opened with the first batch's schema; an empty timeline writes one empty frame (its
+/// schema, a CSV header).
+fn write_batched<B: Batches>(
+    tl: &Timeline,
+    batch: usize,
+    scrub: &Scrub,
+    open: impl FnOnce(&Schema) -> PolarsResult<B>,
+) -> PolarsResult<()> {
+    let mut rows = tl.order.chunks(batch);
+    let first = tl.frame(rows.next().unwrap_or(&[]), scrub)?;
+    let mut w = open(first.schema())?;
+    w.write(&first)?;
+    drop(first);
+    for r in rows {
+        w.write(&tl.frame(r, scrub)?)?;
+    }
+    w.done()
+}
+
+/// How the CSV export writes times.
+const CSV_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
 /// Rows per batch of the Parquet and CSV exports: polars' default row group size, so a
 /// reader sees the row groups it would have seen from one `finish`.
 const EXPORT_BATCH: usize = 512 * 512;
@@ -551,35 +588,17 @@ fn export_batched(
                 }
             }
         }
-        // Parquet and CSV are written batch by batch (one Parquet row group each), so the
-        // export holds one batch of rows, not a second copy of every message.
-        ExportFormat::Parquet => {
-            let mut batches = tl.order.chunks(batch);
-            let first = tl.frame(batches.next().unwrap_or(&[]), scrub)?;
-            let mut w = ParquetWriter::new(out)
+        ExportFormat::Parquet => write_batched(tl, batch, scrub, |schema| {
+            ParquetWriter::new(out)
                 .with_compression(ParquetCompression::Zstd(None))
-                .batched(first.schema())?;
-            w.write_batch(&first)?;
-            drop(first);
-            for rows in batches {
-                w.write_batch(&tl.frame(rows, scrub)?)?;
-            }
-            w.finish()?;
-        }
-        ExportFormat::Csv => {
-            let mut batches = tl.order.chunks(batch);
-            let first = tl.frame(batches.next().unwrap_or(&[]), scrub)?;
-            let mut w = CsvWriter::new(out)
+                .batched(schema)
+        })?,
+        ExportFormat::Csv => write_batched(tl, batch, scrub, |schema| {
+            CsvWriter::new(out)
                 .include_header(true)
-                .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()))
-                .batched(first.schema())?;
-            w.write_batch(&first)?;
-            drop(first);
-            for rows in batches {
-                w.write_batch(&tl.frame(rows, scrub)?)?;
-            }
-            w.finish()?;
-        }
+                .with_datetime_format(Some(CSV_TIME.into()))
+                .batched(schema)
+        })?,
         ExportFormat::Ndjson => {
             // Written with serde_json: polars' JSON writer lives behind a feature that pulls
             // in more than this needs, and the rows are simple.
@@ -685,7 +704,7 @@ mod tests {
         let mut one = Vec::new();
         CsvWriter::new(&mut one)
             .include_header(true)
-            .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.6fZ".into()))
+            .with_datetime_format(Some(CSV_TIME.into()))
             .finish(&mut whole.clone())
             .unwrap();
         assert_eq!(csv, one);

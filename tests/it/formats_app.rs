@@ -3,10 +3,11 @@
 //! the format its folder names, every line is accounted for, `gaplog formats --json` agrees,
 //! and the fields the later stages rely on are extracted.
 
-use gaplog::event::{ClockMethod, Event, Severity};
-use gaplog::formats::{self, Format, Parsed};
+use crate::support::{at_line, field, fixtures, load, msg};
+use gaplog::event::{ClockMethod, Severity};
+use gaplog::formats::{self, Format};
 use gaplog::ingest::{self, IngestOptions, Source};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const DIRS: &[(&str, &str)] = &[
     ("atticd", "atticd"),
@@ -14,34 +15,6 @@ const DIRS: &[(&str, &str)] = &[
     ("runner", "gitlab-runner"),
     ("nix", "nix"),
 ];
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn load(rel: &str) -> (Source, Parsed) {
-    let found = ingest::discover(&[fixtures().join(rel)]);
-    assert_eq!(found.len(), 1, "{rel}");
-    let src = ingest::read(0, &found[0], &IngestOptions::default());
-    let parsed = formats::parse_source(&src, None);
-    (src, parsed)
-}
-
-fn msg(src: &Source, ev: &Event) -> String {
-    String::from_utf8_lossy(ev.message.bytes(&src.bytes)).into_owned()
-}
-
-fn field(src: &Source, p: &Parsed, ev: &Event, k: &str) -> Option<String> {
-    ev.field(&p.atoms, k, &src.bytes)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-}
-
-fn at_line(p: &Parsed, line: u32) -> &Event {
-    p.events
-        .iter()
-        .find(|e| e.line == line)
-        .unwrap_or_else(|| panic!("no event at line {line}"))
-}
 
 #[test]
 fn every_fixture_is_sniffed_right_and_accounts_for_every_line() {

@@ -4,39 +4,11 @@
 //! a progress bar on stderr interrupted by a stdout line, and the final status on a `+`
 //! entry after a `section_end`. The job id comes from the file name only.
 
-use gaplog::event::{ClockMethod, Event, Severity, Text};
-use gaplog::formats::{self, Parsed, gitlab_trace};
-use gaplog::ingest::{self, IngestOptions, Source};
-use std::path::Path;
+use crate::support::{at_line, field, load, msg};
+use gaplog::event::{ClockMethod, Severity, Text};
+use gaplog::formats::{self, gitlab_trace};
 
 const SPLIT: &str = "gitlab/timestamped-split-markers-fleet-731245.log";
-
-fn load(rel: &str) -> (Source, Parsed) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel);
-    let found = ingest::discover(&[path]);
-    assert_eq!(found.len(), 1, "{rel}");
-    let src = ingest::read(0, &found[0], &IngestOptions::default());
-    let parsed = formats::parse_source(&src, None);
-    (src, parsed)
-}
-
-fn msg(src: &Source, ev: &Event) -> String {
-    String::from_utf8_lossy(ev.message.bytes(&src.bytes)).into_owned()
-}
-
-fn field(src: &Source, p: &Parsed, ev: &Event, k: &str) -> Option<String> {
-    ev.field(&p.atoms, k, &src.bytes)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-}
-
-fn at_line(p: &Parsed, line: u32) -> &Event {
-    p.events
-        .iter()
-        .find(|e| e.line == line)
-        .unwrap_or_else(|| panic!("no event at line {line}"))
-}
 
 #[test]
 fn split_markers_are_resolved_on_the_joined_line() {

@@ -13,3 +13,4 @@ mod redaction;
 mod reports;
 mod robust;
 mod samples;
+mod support;
