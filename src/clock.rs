@@ -50,8 +50,8 @@ pub struct ClockInput<'a> {
     pub events: &'a mut Vec<Event>,
     /// The source's atoms (hosts and boots may be interned here).
     pub atoms: &'a mut crate::event::Atoms,
-    /// The source's bytes (message spans point into them).
-    pub bytes: &'a [u8],
+    /// The source's digest: line keys of kernel lines, job ids (the texts may be gone).
+    pub digest: &'a crate::digest::Digest,
 }
 
 /// Aligns all sources. Returns one description per source.
@@ -108,20 +108,17 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             .any(|e| matches!(e.clock, ClockMethod::LocalNoZone | ClockMethod::NoYear))
     });
     for inp in inputs.iter().filter(|_| any_naive) {
-        let job = inp.atoms.find("job");
-        for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
-            if inp.atoms.get(ev.unit) == "kernel" {
-                kernel_exact
-                    .entry(message_key(ev, inp.bytes))
-                    .or_default()
-                    .push(ev.time);
+        for (k, ev) in inp.events.iter().enumerate() {
+            if ev.clock != ClockMethod::Exact {
+                continue;
             }
-            if let Some(j) = job
-                && let Some((_, v)) = ev.fields.iter().find(|(k, _)| *k == j)
+            if inp.atoms.get(ev.unit) == "kernel"
+                && let Some(key) = inp.digest.key(k)
             {
-                let t = job_exact
-                    .entry(v.bytes(inp.bytes).to_vec())
-                    .or_insert(ev.time);
+                kernel_exact.entry(key).or_default().push(ev.time);
+            }
+            if let Some(id) = inp.digest.job(k) {
+                let t = job_exact.entry(id.to_vec()).or_insert(ev.time);
                 *t = (*t).min(ev.time);
             }
         }
@@ -155,7 +152,7 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
                 None => match infer_offset(
                     inp.events,
                     inp.atoms,
-                    inp.bytes,
+                    inp.digest,
                     &naive,
                     &kernel_exact,
                     &job_exact,
@@ -297,7 +294,7 @@ fn offset_text(off: i64) -> String {
 fn infer_offset(
     events: &[Event],
     atoms: &crate::event::Atoms,
-    bytes: &[u8],
+    digest: &crate::digest::Digest,
     naive: &[usize],
     kernel_exact: &HashMap<u64, Vec<i64>>,
     job_exact: &HashMap<Vec<u8>, i64>,
@@ -312,29 +309,24 @@ fn infer_offset(
         }
     };
     let is_naive = |k: usize| naive.binary_search(&k).is_ok();
-    let job = atoms.find("job");
     let mut jobs_seen: Vec<&[u8]> = Vec::new();
     let mut last_naive: Option<i64> = None;
     for (k, ev) in events.iter().enumerate() {
         if is_naive(k) {
             last_naive = Some(ev.time);
             if atoms.get(ev.unit) == "kernel"
-                && let Some(ts) = kernel_exact.get(&message_key(ev, bytes))
+                && let Some(ts) = digest.key(k).and_then(|key| kernel_exact.get(&key))
             {
                 for &t in ts {
                     vote(ev.time, t);
                 }
             }
-            if let Some(j) = job
-                && let Some((_, v)) = ev.fields.iter().find(|(k, _)| *k == j)
+            if let Some(id) = digest.job(k)
+                && !jobs_seen.contains(&id)
+                && let Some(&t) = job_exact.get(id)
             {
-                let id = v.bytes(bytes);
-                if !jobs_seen.contains(&id)
-                    && let Some(&t) = job_exact.get(id)
-                {
-                    jobs_seen.push(id);
-                    vote(ev.time, t);
-                }
+                jobs_seen.push(id);
+                vote(ev.time, t);
             }
         } else if ev.clock == ClockMethod::Exact
             && let Some(n) = last_naive
@@ -515,7 +507,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             };
             let kernel_unit = inp.atoms.find("kernel");
             let mut last = usize::MAX;
-            for ev in inp.events.iter() {
+            for (k, ev) in inp.events.iter().enumerate() {
                 if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
                     let start = ev.time.saturating_sub(m.saturating_mul(1000));
                     if !ev.boot.is_none() {
@@ -530,9 +522,10 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                         }
                         g.boots[last].2.push(start);
                     }
-                    if kernel_unit.is_some_and(|k| k == ev.unit) {
-                        g.kernel
-                            .push(((m, message_key(ev, inp.bytes)), ev.host, ev.boot, start));
+                    if kernel_unit.is_some_and(|u| u == ev.unit)
+                        && let Some(key) = inp.digest.key(k)
+                    {
+                        g.kernel.push(((m, key), ev.host, ev.boot, start));
                     }
                 }
             }
@@ -623,9 +616,10 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             } else {
                 // By kernel lines present in both.
                 let mut hits: Vec<(i64, &String, &String)> = Vec::new();
-                for ev in inp.events.iter() {
+                for (k, ev) in inp.events.iter().enumerate() {
                     if let Some(m) = ev.mono_us
-                        && let Some((h, b, s)) = kernel.get(&(m, message_key(ev, inp.bytes)))
+                        && let Some(key) = inp.digest.key(k)
+                        && let Some((h, b, s)) = kernel.get(&(m, key))
                     {
                         hits.push((*s, h, b));
                     }
@@ -695,22 +689,6 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
 
 fn short(boot: &str) -> &str {
     &boot[..boot.len().min(8)]
-}
-
-/// A hash of an event's first message line, to match kernel lines across sources.
-fn message_key(ev: &Event, bytes: &[u8]) -> u64 {
-    let m = ev.message.bytes(bytes);
-    let first = memchr::memchr(b'\n', m).map_or(m, |i| &m[..i]);
-    fnv(crate::lines::trim(first))
-}
-
-fn fnv(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &c in b {
-        h ^= u64::from(c);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    h
 }
 
 /// Gives `Missing` events a time interpolated (by line number) between the nearest stamped
@@ -785,12 +763,13 @@ mod tests {
         let mut atoms = Atoms::default();
         // mtime 2027-01-02
         let mtime = time::naive_ns(2027, 1, 2, 0, 0, 0, 0).unwrap() / NS;
+        let digest_events = crate::digest::Digest::compute(&events, &atoms, b"");
         let mut inputs = [ClockInput {
             path: "x",
             mtime: Some(mtime),
             events: &mut events,
             atoms: &mut atoms,
-            bytes: b"",
+            digest: &digest_events,
         }];
         let notes = align(&mut inputs, &ClockOptions::default());
         assert_eq!(time::rfc3339(events[0].time), "2026-12-31T23:59:58.000000Z");
@@ -838,20 +817,22 @@ mod tests {
         let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
         d.truncate(keep);
         let naive = d[0].time;
+        let digest_j = crate::digest::Digest::compute(&j, &ja, &jb);
+        let digest_d = crate::digest::Digest::compute(&d, &da, &db);
         let mut inputs = [
             ClockInput {
                 path: "journal.json",
                 mtime: None,
                 events: &mut j,
                 atoms: &mut ja,
-                bytes: &jb,
+                digest: &digest_j,
             },
             ClockInput {
                 path: "dmesg-T.txt",
                 mtime: None,
                 events: &mut d,
                 atoms: &mut da,
-                bytes: &db,
+                digest: &digest_d,
             },
         ];
         let notes = align(&mut inputs, opts);
@@ -905,12 +886,13 @@ mod tests {
             ev(t0 + 61 * NS, ClockMethod::Exact, 4),
         ];
         let mut atoms = Atoms::default();
+        let digest_events = crate::digest::Digest::compute(&events, &atoms, b"");
         let mut inputs = [ClockInput {
             path: "journal.short",
             mtime: None,
             events: &mut events,
             atoms: &mut atoms,
-            bytes: b"",
+            digest: &digest_events,
         }];
         let notes = align(&mut inputs, &ClockOptions::default());
         assert!(
@@ -960,20 +942,22 @@ mod tests {
         m[0].boot = ma.intern("b0");
         m[1].mono_us = Some(3_000_000);
         m[1].boot = ma.intern("b1");
+        let digest_j = crate::digest::Digest::compute(&j, &ja, b"");
+        let digest_m = crate::digest::Digest::compute(&m, &ma, b"");
         let mut inputs = vec![
             ClockInput {
                 path: "j",
                 mtime: None,
                 events: &mut j,
                 atoms: &mut ja,
-                bytes: b"",
+                digest: &digest_j,
             },
             ClockInput {
                 path: "m",
                 mtime: None,
                 events: &mut m,
                 atoms: &mut ma,
-                bytes: b"",
+                digest: &digest_m,
             },
         ];
         align(&mut inputs, &ClockOptions::default());
@@ -1003,20 +987,22 @@ mod tests {
         let mut da = Atoms::default();
         let b = da.intern("b0");
         d.iter_mut().for_each(|e| e.boot = b);
+        let digest_j = crate::digest::Digest::compute(&j, &ja, b"");
+        let digest_d = crate::digest::Digest::compute(&d, &da, b"");
         let mut inputs = [
             ClockInput {
                 path: "j",
                 mtime: None,
                 events: &mut j,
                 atoms: &mut ja,
-                bytes: b"",
+                digest: &digest_j,
             },
             ClockInput {
                 path: "d",
                 mtime: None,
                 events: &mut d,
                 atoms: &mut da,
-                bytes: b"",
+                digest: &digest_d,
             },
         ];
         let notes = align(&mut inputs, &ClockOptions::default());

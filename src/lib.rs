@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod clock;
+pub mod digest;
 pub mod event;
 pub mod formats;
 pub mod incidents;
@@ -99,8 +100,19 @@ pub struct Options {
     pub grammars: Vec<PathBuf>,
 }
 
-/// Runs ingest, parsing, clock alignment and the merge.
+/// Runs ingest, parsing, clock alignment and the merge. Every event keeps its text.
 pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), Error> {
+    load_with(inputs, opts, None)
+}
+
+/// [`load`]; with a `catalog`, each source is also scanned for signals and its unexplained
+/// errors picked right after parsing, and then only the events those chose keep their text
+/// (see [`digest`]).
+fn load_with(
+    inputs: &[PathBuf],
+    opts: &Options,
+    catalog: Option<&signals::Catalog>,
+) -> Result<(Timeline, Timings), Error> {
     if inputs.is_empty() {
         return Err(Error::NoInputs);
     }
@@ -137,7 +149,7 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
                 let src = ingest::read_into(i as u32, f, &opts.ingest, buf);
                 let read_ns = t.elapsed().as_nanos() as u64;
                 let t = Instant::now();
-                let (data, input) = parse_one(src, &forced, &progress, opts);
+                let (data, input) = parse_one(src, &forced, &progress, opts, catalog);
                 SPARE.with_borrow_mut(|s| *s = input);
                 (data, (read_ns, t.elapsed().as_nanos() as u64))
             })
@@ -198,7 +210,7 @@ pub fn load_sources(
     let sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
-            .map(|src| parse_one(src, &forced, &progress, opts).0)
+            .map(|src| parse_one(src, &forced, &progress, opts, None).0)
             .collect()
     });
     timings.push("parse", ms(t0));
@@ -233,7 +245,9 @@ impl ProgressCounter {
     }
 }
 
-/// Parses one source, then keeps of its bytes only the text its events reference (see
+/// Parses one source and takes its [`digest::Digest`]; with a `catalog`, also its signal
+/// hits and unexplained picks, after which only the events those chose keep their text.
+/// Then keeps of its bytes only the text its events reference (see
 /// [`formats::keep_referenced_text`]); returns the input's buffer (emptied) for the next
 /// read.
 fn parse_one(
@@ -241,6 +255,7 @@ fn parse_one(
     forced: &[(String, u16)],
     progress: &ProgressCounter,
     opts: &Options,
+    catalog: Option<&signals::Catalog>,
 ) -> (SourceData, Vec<u8>) {
     let force = forced
         .iter()
@@ -248,6 +263,22 @@ fn parse_one(
         .map(|(_, i)| *i);
     let mut parsed = formats::parse_source(&src, force);
     let n = src.bytes.len() as u64;
+    let mut digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+    if let Some(catalog) = catalog {
+        let hits = catalog.scan_source(&parsed.events, &parsed.atoms, &src.bytes);
+        // Hits come in event order: one sorted list of their events answers both questions.
+        let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
+        hit.dedup();
+        let picked = incidents::unexplained::pick_source(&parsed.events, &src.bytes, |i| {
+            hit.binary_search(&(i as u32)).is_ok()
+        });
+        digest::strip_unquoted(&mut parsed.events, |i| {
+            let i = i as u32;
+            hit.binary_search(&i).is_ok() || picked.binary_search(&i).is_ok()
+        });
+        digest.hits = Some(hits);
+        digest.picked = Some(picked);
+    }
     let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
         ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
@@ -275,6 +306,7 @@ fn parse_one(
             src,
             parsed,
             clock_note: String::new(),
+            digest,
         },
         input,
     )
@@ -296,7 +328,7 @@ fn finish(
                 mtime: s.src.mtime,
                 events: &mut s.parsed.events,
                 atoms: &mut s.parsed.atoms,
-                bytes: &s.src.bytes,
+                digest: &s.digest,
             })
             .collect();
         let notes = pool.install(|| clock::align(&mut inputs, &opts.clock));
@@ -440,11 +472,14 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
         .collect()
 }
 
-/// Runs the whole pipeline.
+/// Runs the whole pipeline. Each source is scanned for signals and its unexplained errors
+/// picked right after parsing; then only those events keep their message and fields, so the
+/// returned timeline holds the text the report quotes and not the rest (its events keep
+/// every other attribute). Use [`load`] for a timeline with every text.
 pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline), Error> {
     // Compile the grammar first: an invalid --grammars folder fails before any input is read.
     let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
-    let (tl, timings) = load(inputs, opts)?;
+    let (tl, timings) = load_with(inputs, opts, Some(&catalog))?;
     // The later stages use rayon too: inside a pool of the requested size, so that `-j1`
     // means one thread all the way.
     let a = pool(opts)?.install(|| analyze_timeline_with(&tl, timings, &catalog))?;

@@ -25,6 +25,21 @@ pub struct SourceData {
     pub parsed: Parsed,
     /// How its clock was obtained.
     pub clock_note: String,
+    /// What the later stages need of its text (see [`crate::digest`]).
+    pub digest: crate::digest::Digest,
+}
+
+impl SourceData {
+    /// A parsed source, with its digest taken; every event keeps its text.
+    pub fn new(src: Source, parsed: Parsed) -> SourceData {
+        let digest = crate::digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+        SourceData {
+            src,
+            parsed,
+            clock_note: String::new(),
+            digest,
+        }
+    }
 }
 
 /// A reference to an event: (source id, index in that source's events).
@@ -104,7 +119,7 @@ impl Timeline {
             .map(|s| {
                 let a = &s.parsed.atoms;
                 (0..a.len())
-                    .map(|i| hash(a.get(Atom(i as u32)).as_bytes()))
+                    .map(|i| crate::digest::hash(a.get(Atom(i as u32)).as_bytes()))
                     .collect()
             })
             .collect();
@@ -171,9 +186,11 @@ impl Timeline {
                         h += 1;
                     }
                     if by_host[h - 1].1 != by_host[g].1 {
-                        hashed.extend(by_host[g..h].iter().map(|&(hh, _, k)| {
-                            (hh ^ hash(self.message_bytes(r_of(k))).rotate_left(1), k)
-                        }));
+                        hashed.extend(
+                            by_host[g..h]
+                                .iter()
+                                .map(|&(hh, _, k)| (hh ^ self.msg_hash(r_of(k)).rotate_left(1), k)),
+                        );
                     }
                     g = h;
                 }
@@ -265,26 +282,26 @@ impl Timeline {
             maybe[k - 1]
         });
         cands.par_sort_unstable();
-        // Keyed by hashes (host, monotonic stamp, text), no allocation per event; a hit is
-        // confirmed by comparing host and text.
+        // Keyed by (host hash, monotonic stamp, first-line key of the digest), no allocation
+        // per event; a hit is confirmed by comparing the host names.
         let mut seen: HashMap<(u64, i64, u64), EvRef> = HashMap::new();
         for r in cands.iter().map(ev_ref) {
             if drop[r.source as usize][r.index as usize] {
                 continue;
             }
-            let Some(m) = self.event(r).mono_us else {
+            let (Some(m), Some(text)) = (
+                self.event(r).mono_us,
+                self.sources[r.source as usize].digest.key(r.index as usize),
+            ) else {
                 continue;
             };
-            let key = (self.host_hash(atom_hash, r), m, hash(self.first_line(r)));
+            let key = (self.host_hash(atom_hash, r), m, text);
             match seen.get(&key) {
                 None => {
                     seen.insert(key, r);
                 }
                 Some(&p) => {
-                    if p.source == r.source
-                        || self.host(p) != self.host(r)
-                        || self.first_line(p) != self.first_line(r)
-                    {
+                    if p.source == r.source || self.host(p) != self.host(r) {
                         continue;
                     }
                     // Keep the exact-clocked copy (the journal's), else the earlier source.
@@ -306,8 +323,15 @@ impl Timeline {
         atom_hash[r.source as usize][self.event(r).host.0 as usize]
     }
 
+    /// Same host and same text (by the digest's 64-bit message hashes: the texts may be
+    /// gone, see [`crate::digest`]).
     fn same(&self, a: EvRef, b: EvRef) -> bool {
-        self.host(a) == self.host(b) && self.message_bytes(a) == self.message_bytes(b)
+        self.host(a) == self.host(b) && self.msg_hash(a) == self.msg_hash(b)
+    }
+
+    /// The digest's hash of an event's message.
+    pub fn msg_hash(&self, r: EvRef) -> u64 {
+        self.sources[r.source as usize].digest.msg[r.index as usize]
     }
 
     /// The key the order is sorted by (see [`OrderKey`]).
@@ -447,15 +471,6 @@ fn sort_time(e: &Event) -> i64 {
     } else {
         e.time
     }
-}
-
-fn hash(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &c in crate::lines::trim(b) {
-        h ^= u64::from(c);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    h
 }
 
 /// Export formats of `gaplog timeline --export`.

@@ -17,7 +17,7 @@
 //! Strings are made only for the final templates.
 
 use crate::analysis::{Location, Unexplained};
-use crate::event::Severity;
+use crate::event::{Event, Severity};
 use crate::signals::Signal;
 use crate::timeline::{EvRef, Timeline};
 use aho_corasick::AhoCorasick;
@@ -545,54 +545,51 @@ struct Cluster<E> {
 /// Clusters the unexplained error events of the timeline.
 pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
     // The events a signal explains, one bit per event of each source: tested for every
-    // event, a bit is cheaper than a hash lookup.
-    let mut explained: Vec<Vec<u64>> = tl
-        .sources
-        .iter()
-        .map(|s| vec![0u64; s.parsed.events.len().div_ceil(64)])
-        .collect();
+    // event, a bit is cheaper than a hash lookup. Only needed for sources whose picks were
+    // not made while their text was live.
+    let bits = |n: usize, set: &mut dyn Iterator<Item = usize>| {
+        let mut v = vec![0u64; n.div_ceil(64)];
+        for i in set {
+            if let Some(w) = v.get_mut(i / 64) {
+                *w |= 1 << (i % 64);
+            }
+        }
+        v
+    };
+    let mut by_source: Vec<Vec<usize>> = vec![Vec::new(); tl.sources.len()];
     for s in sigs {
-        let i = s.ev.index as usize;
-        if let Some(w) = explained
-            .get_mut(s.ev.source as usize)
-            .and_then(|v| v.get_mut(i / 64))
-        {
-            *w |= 1 << (i % 64);
+        if let Some(v) = by_source.get_mut(s.ev.source as usize) {
+            v.push(s.ev.index as usize);
         }
     }
-    let is_explained = |r: EvRef| {
-        let i = r.index as usize;
-        explained[r.source as usize][i / 64] & (1 << (i % 64)) != 0
-    };
-    // Case-sensitive lower-case patterns on the line folded to lower case, leftmost-first:
-    // that lets aho-corasick use its SIMD (Teddy) prefilter, which ASCII case-insensitive
-    // or standard-semantics matching disables. Whether a line matches is the same.
-    let words = AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(ERROR_WORDS)
-        .expect("static patterns build");
-    // Selecting the error lines is per event: done in parallel (in timeline order, rayon
-    // keeps it); clustering, which depends on what came before, stays sequential.
     use rayon::prelude::*;
+    let picked: Vec<Vec<u64>> = tl
+        .sources
+        .par_iter()
+        .zip(by_source.par_iter())
+        .map(|(s, explained)| {
+            let n = s.parsed.events.len();
+            match &s.digest.picked {
+                Some(p) => bits(n, &mut p.iter().map(|&i| i as usize)),
+                None => {
+                    let explained = bits(n, &mut explained.iter().copied());
+                    let p = pick_source(&s.parsed.events, &s.src.bytes, |i| {
+                        explained[i / 64] & (1 << (i % 64)) != 0
+                    });
+                    bits(n, &mut p.iter().map(|&i| i as usize))
+                }
+            }
+        })
+        .collect();
+    // In timeline order: clustering depends on what came before.
     let picked: Vec<EvRef> = tl
         .order
-        .par_iter()
-        .map_init(Vec::new, |folded: &mut Vec<u8>, &r| {
-            if is_explained(r) {
-                return None;
-            }
-            let is_err = match tl.event(r).severity {
-                Severity::Unknown => {
-                    let line = tl.first_line(r);
-                    folded.clear();
-                    folded.extend(line.iter().map(u8::to_ascii_lowercase));
-                    words.is_match(folded.as_slice())
-                }
-                s => s.is_error(),
-            };
-            is_err.then_some(r)
+        .iter()
+        .copied()
+        .filter(|r| {
+            let i = r.index as usize;
+            picked[r.source as usize][i / 64] & (1 << (i % 64)) != 0
         })
-        .flatten()
         .collect();
     let mut miner = Miner::default();
     miner.add_par(
@@ -618,6 +615,43 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
             ),
         })
         .collect()
+}
+
+/// The error events of one source that no signal explains (`explained(index)`), as event
+/// indices in ascending order. Reads only the events' own text: it runs right after parsing
+/// too, while the source's text is live.
+pub fn pick_source(events: &[Event], bytes: &[u8], explained: impl Fn(usize) -> bool) -> Vec<u32> {
+    // Case-sensitive lower-case patterns on the line folded to lower case, leftmost-first:
+    // that lets aho-corasick use its SIMD (Teddy) prefilter, which ASCII case-insensitive
+    // or standard-semantics matching disables. Whether a line matches is the same.
+    static WORDS: std::sync::OnceLock<AhoCorasick> = std::sync::OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(ERROR_WORDS)
+            .expect("static patterns build")
+    });
+    let mut folded: Vec<u8> = Vec::new();
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        if explained(i) {
+            continue;
+        }
+        let is_err = match e.severity {
+            Severity::Unknown => {
+                let m = e.message.bytes(bytes);
+                let line = memchr::memchr(b'\n', m).map_or(m, |k| &m[..k]);
+                folded.clear();
+                folded.extend(line.iter().map(u8::to_ascii_lowercase));
+                words.is_match(folded.as_slice())
+            }
+            s => s.is_error(),
+        };
+        if is_err {
+            out.push(i as u32);
+        }
+    }
+    out
 }
 
 /// A mined template: the masked tokens joined, how many lines it took, the first time, and

@@ -11,6 +11,7 @@
 pub mod grammar;
 
 use crate::analysis::{Gap, Verdict};
+use crate::event::{Atom, Atoms, Event};
 use crate::timeline::{EvRef, Timeline};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use grammar::{GrammarError, GrammarErrors, Raw, RuleDef, parse_gap, parse_verdict};
@@ -154,6 +155,20 @@ pub struct RuleSummary {
     pub explanation: String,
     /// Grammar file.
     pub file: String,
+}
+
+/// A rule that matched an event of a source, before the merge: what [`Signal`] is made of
+/// once the event's time and host are final and the event survived the merge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the event in its source.
+    pub index: u32,
+    /// Rule index in the catalog.
+    pub rule: u32,
+    /// Byte offset of the match in the event's message.
+    pub at: u32,
+    /// Named captures.
+    pub captures: Vec<(String, String)>,
 }
 
 /// One matched signal.
@@ -495,20 +510,12 @@ impl Catalog {
 
     /// Scans the timeline; returns signals in timeline order with context applied.
     pub fn scan(&self, tl: &Timeline) -> Vec<Signal> {
-        // Per source, the atoms of the structured fields matched along with the message.
-        let extra: Vec<Vec<crate::event::Atom>> = (0..tl.sources.len())
-            .map(|s| {
-                let atoms = tl.atoms(s as u32);
-                MATCHED_FIELDS
-                    .iter()
-                    .filter_map(|f| atoms.find(f))
-                    .collect()
-            })
-            .collect();
         // Source by source, events in the order they sit in memory (messages are spans of
         // the source, so the automaton reads the input front to back instead of hopping
-        // between 1,700 files in time order); events the merge dropped as duplicates are
-        // skipped. The signals are then put in timeline order by the merge's own key.
+        // between 1,700 files in time order). A source whose hits were taken while its text
+        // was live ([`crate::analyze`]) is not scanned again. Hits on events the merge
+        // dropped as duplicates are skipped; the signals are then put in timeline order by
+        // the merge's own key.
         let mut kept: Vec<Vec<bool>> = tl
             .sources
             .iter()
@@ -523,17 +530,35 @@ impl Catalog {
             .zip(kept.par_iter())
             .flat_map_iter(|(s, kept)| {
                 let source = s.src.id;
-                let extra = &extra[source as usize];
-                kept.iter()
-                    .enumerate()
-                    .filter(|(_, k)| **k)
-                    .flat_map(move |(index, _)| {
+                let hits: std::borrow::Cow<'_, [Hit]> = match &s.digest.hits {
+                    Some(h) => std::borrow::Cow::Borrowed(h),
+                    None => std::borrow::Cow::Owned(self.scan_source(
+                        &s.parsed.events,
+                        &s.parsed.atoms,
+                        &s.src.bytes,
+                    )),
+                };
+                hits.iter()
+                    .filter(|h| kept[h.index as usize])
+                    .map(|h| {
                         let r = EvRef {
                             source,
-                            index: index as u32,
+                            index: h.index,
                         };
-                        self.scan_event(tl, r, extra)
+                        let rule = &self.rules[h.rule as usize];
+                        Signal {
+                            rule: h.rule,
+                            ev: r,
+                            at: h.at,
+                            time: tl.has_time(r).then_some(tl.event(r).time),
+                            host: tl.host(r).to_string(),
+                            captures: h.captures.clone(),
+                            gap: rule.gap,
+                            verdict: rule.verdict,
+                            note: None,
+                        }
                     })
+                    .collect::<Vec<_>>()
             })
             .collect();
         // Stable: the signals of one event keep their rule order.
@@ -542,15 +567,36 @@ impl Catalog {
         sigs
     }
 
-    fn scan_event(&self, tl: &Timeline, r: EvRef, extra: &[crate::event::Atom]) -> Vec<Signal> {
-        let e = tl.event(r);
-        let mut msg = std::borrow::Cow::Borrowed(tl.message_bytes(r));
+    /// The hits of every event of one source, in event then rule order. Reads only the
+    /// events' own text, unit and format: it runs right after parsing too, while the
+    /// source's text is live.
+    pub fn scan_source(&self, events: &[Event], atoms: &Atoms, bytes: &[u8]) -> Vec<Hit> {
+        // The atoms of the structured fields matched along with the message.
+        let extra: Vec<Atom> = MATCHED_FIELDS
+            .iter()
+            .filter_map(|f| atoms.find(f))
+            .collect();
+        let mut out = Vec::new();
+        for (index, e) in events.iter().enumerate() {
+            self.scan_event(e, index as u32, atoms, bytes, &extra, &mut out);
+        }
+        out
+    }
+
+    fn scan_event(
+        &self,
+        e: &Event,
+        index: u32,
+        atoms: &Atoms,
+        bytes: &[u8],
+        extra: &[Atom],
+        out: &mut Vec<Hit>,
+    ) {
+        let mut msg = std::borrow::Cow::Borrowed(e.message.bytes(bytes));
         // Parsers that split structured logs (logrus JSON, journal fields) leave `status=`
         // or `error=` out of the message; rules are written against the text form, so such
         // fields are appended as ` key=value` (an allocation only for those events).
         if !extra.is_empty() && e.fields.iter().any(|(k, _)| extra.contains(k)) {
-            let bytes = tl.bytes(r.source);
-            let atoms = tl.atoms(r.source);
             let mut owned = msg.into_owned();
             for (k, v) in e.fields.iter().filter(|(k, _)| extra.contains(k)) {
                 let v = v.bytes(bytes);
@@ -569,12 +615,11 @@ impl Catalog {
         let msg: &[u8] = &msg;
         let cands = self.candidates(msg);
         if cands.is_empty() {
-            return Vec::new();
+            return;
         }
-        let unit = tl.unit(r);
+        let unit = atoms.get(e.unit);
         let fmt = crate::formats::name_of(e.format);
         let inner = e.inner.map(crate::formats::name_of);
-        let mut out = Vec::new();
         for ri in cands {
             let rule = &self.rules[ri as usize];
             if !rule.formats.is_empty()
@@ -588,21 +633,15 @@ impl Catalog {
             if !rule.unit_ok(unit) {
                 continue;
             }
-            if let Some((at, caps)) = rule.matches_at(msg) {
-                out.push(Signal {
+            if let Some((at, captures)) = rule.matches_at(msg) {
+                out.push(Hit {
+                    index,
                     rule: ri,
-                    ev: r,
                     at: at as u32,
-                    time: tl.has_time(r).then_some(e.time),
-                    host: tl.host(r).to_string(),
-                    captures: caps,
-                    gap: rule.gap,
-                    verdict: rule.verdict,
-                    note: None,
+                    captures,
                 });
             }
         }
-        out
     }
 
     /// Applies each rule's `when` list: the first condition that holds sets gap, verdict

@@ -7,6 +7,7 @@ mod formats_journal;
 mod formats_kernel;
 mod grammars;
 mod hostile;
+mod lean;
 mod parse_chunked;
 mod reasoning;
 mod redaction;

@@ -282,9 +282,9 @@ fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
                 })
                 .collect::<Vec<_>>();
             let n = events.len() as u64;
-            SourceData {
-                src: Source::from_bytes(si as u32, *path, vec![b'\n'; n as usize]),
-                parsed: Parsed {
+            SourceData::new(
+                Source::from_bytes(si as u32, *path, vec![b'\n'; n as usize]),
+                Parsed {
                     format: Some(gaplog::formats::by_name(format).unwrap().0),
                     atoms,
                     events,
@@ -292,8 +292,7 @@ fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
                     unparsed_examples: Vec::new(),
                     issues: Vec::new(),
                 },
-                clock_note: String::new(),
-            }
+            )
         })
         .collect();
     Timeline::build(data)

@@ -1,0 +1,237 @@
+//! What the stages after parsing need of a source's text, taken while the text is live.
+//!
+//! The merge, the clock and the duplicate checks compare texts across sources; the signal
+//! scan and the unexplained-error pick read every message. A [`Digest`] holds what those
+//! stages need, computed on the worker that parsed the source, right after parsing: a hash
+//! of every message, a key of the first line of the events the clock and the kernel
+//! duplicate check compare, the CI job ids, and (when the whole analysis runs) the signal
+//! hits and the unexplained picks. With those taken, [`crate::analyze`] keeps the text of
+//! only the events the report quotes (see `docs/design.md`, "Text kept after parsing").
+
+use crate::event::{Atoms, ClockMethod, Event, Text};
+
+/// A source's digest (see the module documentation).
+#[derive(Clone, Debug, Default)]
+pub struct Digest {
+    /// Per event, [`hash`] of its message (the same-instant duplicate check).
+    pub msg: Vec<u64>,
+    /// (event index, [`line_key`] of its message) in index order, for the events the clock
+    /// and the kernel duplicate check compare: kernel lines, and every event with a
+    /// monotonic stamp in a source that has events with only that clock.
+    pub keys: Vec<(u32, u64)>,
+    /// CI job ids (the `job` field) by runs of events: (first event index, index into
+    /// `job_ids`, or [`NO_JOB`]), in index order.
+    pub job_runs: Vec<(u32, u32)>,
+    /// The distinct job ids of the source.
+    pub job_ids: Vec<Box<[u8]>>,
+    /// The signal hits of every event, when the scan ran while the text was live.
+    pub hits: Option<Vec<crate::signals::Hit>>,
+    /// The unexplained-error picks (event indices, ascending), when made while the text
+    /// was live.
+    pub picked: Option<Vec<u32>>,
+}
+
+/// The `job_runs` entry of events without a job id.
+pub const NO_JOB: u32 = u32::MAX;
+
+impl Digest {
+    /// Hashes, keys and job ids of `events`, whose texts resolve in `bytes`.
+    pub fn compute(events: &[Event], atoms: &Atoms, bytes: &[u8]) -> Digest {
+        let kernel = atoms.find("kernel");
+        let job = atoms.find("job");
+        // Events with only a monotonic clock are aligned by matching every stamped line
+        // against the kernel lines of other sources, whatever their unit.
+        let mono_only = events.iter().any(|e| e.clock == ClockMethod::Monotonic);
+        let mut d = Digest {
+            msg: Vec::with_capacity(events.len()),
+            ..Digest::default()
+        };
+        for (i, e) in events.iter().enumerate() {
+            let m = e.message.bytes(bytes);
+            d.msg.push(hash(m));
+            if kernel.is_some_and(|k| k == e.unit) || (mono_only && e.mono_us.is_some()) {
+                d.keys.push((i as u32, line_key(m)));
+            }
+            let id = job.and_then(|j| {
+                e.fields
+                    .iter()
+                    .find(|(k, _)| *k == j)
+                    .map(|(_, v)| v.bytes(bytes))
+            });
+            let slot = match id {
+                None => NO_JOB,
+                Some(id) => match d.job_ids.iter().rposition(|x| **x == *id) {
+                    Some(k) => k as u32,
+                    None => {
+                        d.job_ids.push(id.into());
+                        (d.job_ids.len() - 1) as u32
+                    }
+                },
+            };
+            if d.job_runs.last().is_none_or(|r| r.1 != slot) {
+                d.job_runs.push((i as u32, slot));
+            }
+        }
+        d
+    }
+
+    /// The [`line_key`] of event `index`, if it is one of those keyed.
+    pub fn key(&self, index: usize) -> Option<u64> {
+        let i = index as u32;
+        self.keys
+            .binary_search_by_key(&i, |k| k.0)
+            .ok()
+            .map(|k| self.keys[k].1)
+    }
+
+    /// The job id of event `index`.
+    pub fn job(&self, index: usize) -> Option<&[u8]> {
+        let i = index as u32;
+        let run = self.job_runs.partition_point(|r| r.0 <= i).checked_sub(1)?;
+        let slot = self.job_runs[run].1;
+        self.job_ids.get(slot as usize).map(|b| &**b)
+    }
+}
+
+/// Keeps the message and fields of the events `keep` selects; the others lose theirs (the
+/// digest holds what the later stages need of them). Returns how many events kept text.
+pub fn strip_unquoted(events: &mut [Event], keep: impl Fn(usize) -> bool) -> usize {
+    let mut kept = 0;
+    for (i, e) in events.iter_mut().enumerate() {
+        if keep(i) {
+            kept += 1;
+        } else {
+            e.message = Text::default();
+            e.fields = Vec::new();
+        }
+    }
+    kept
+}
+
+/// A 64-bit hash of `b`, eight bytes per step (a folded multiply per word): fast enough to
+/// hash every message of a run, and with 64 bits two different texts of the same host and
+/// instant practically never collide.
+pub fn hash(b: &[u8]) -> u64 {
+    const K0: u64 = 0xa076_1d64_78bd_642f;
+    const K1: u64 = 0xe703_7ed1_a0b4_28db;
+    let mix = |a: u64, b: u64| {
+        let p = u128::from(a) * u128::from(b);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    let mut h = mix(b.len() as u64 ^ K0, K1);
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        h = mix(h ^ u64::from_le_bytes(a), K1);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut a = [0u8; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        h = mix(h ^ u64::from_le_bytes(a) ^ K0, K1);
+    }
+    mix(h, K0)
+}
+
+/// The key of a message's first line, trimmed: kernel lines are the same line in a dmesg and
+/// a journal when their keys (and monotonic stamps, and hosts) agree.
+pub fn line_key(message: &[u8]) -> u64 {
+    let first = memchr::memchr(b'\n', message).map_or(message, |i| &message[..i]);
+    hash(crate::lines::trim(first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Atom;
+
+    #[test]
+    fn hash_tells_texts_apart_by_every_byte_and_length() {
+        let base = b"kernel: Out of memory: Killed process 1234 (atticd)".to_vec();
+        let h = hash(&base);
+        assert_eq!(h, hash(&base.clone()));
+        for i in 0..base.len() {
+            let mut v = base.clone();
+            v[i] ^= 1;
+            assert_ne!(hash(&v), h, "byte {i}");
+        }
+        // A zero byte at the end is not padding.
+        assert_ne!(hash(b"abc"), hash(b"abc\0"));
+        assert_ne!(hash(b""), hash(b"\0"));
+        assert_ne!(hash(b"12345678"), hash(b"1234567"));
+    }
+
+    #[test]
+    fn line_key_reads_the_trimmed_first_line() {
+        assert_eq!(
+            line_key(b"  EXT4-fs error one \nmore"),
+            line_key(b"EXT4-fs error one")
+        );
+        assert_ne!(
+            line_key(b"EXT4-fs error one"),
+            line_key(b"EXT4-fs error two")
+        );
+    }
+
+    fn ev(unit: Atom, clock: ClockMethod, mono: Option<i64>, msg: Text) -> Event {
+        Event {
+            unit,
+            clock,
+            mono_us: mono,
+            message: msg,
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn keys_and_jobs_are_taken_for_the_events_that_need_them() {
+        let bytes = b"one\ntwo\n4711\n";
+        let mut atoms = Atoms::default();
+        let kernel = atoms.intern("kernel");
+        let app = atoms.intern("app");
+        let job = atoms.intern("job");
+        let mut a = ev(kernel, ClockMethod::Exact, None, Text::span(0, 3));
+        a.fields.push((job, Text::span(8, 12)));
+        let mut b = ev(app, ClockMethod::Exact, Some(5), Text::span(4, 7));
+        b.fields.push((job, Text::span(8, 12)));
+        let c = ev(app, ClockMethod::Exact, Some(6), Text::span(4, 7));
+        let d = Digest::compute(&[a.clone(), b.clone(), c.clone()], &atoms, bytes);
+        // Only the kernel line is keyed: no event of the source has only a monotonic clock.
+        assert_eq!(d.keys, vec![(0, line_key(b"one"))]);
+        assert_eq!(d.key(0), Some(line_key(b"one")));
+        assert_eq!(d.key(1), None);
+        assert_eq!(d.msg, vec![hash(b"one"), hash(b"two"), hash(b"two")]);
+        assert_eq!(d.job(0), Some(&b"4711"[..]));
+        assert_eq!(d.job(1), Some(&b"4711"[..]));
+        assert_eq!(d.job(2), None);
+        assert_eq!(d.job(9), None);
+        assert_eq!(d.job_runs, vec![(0, 0), (2, NO_JOB)]);
+        // With a monotonic-only event, every stamped event is keyed.
+        let m = ev(app, ClockMethod::Monotonic, Some(7), Text::span(0, 3));
+        let d = Digest::compute(&[a, b, c, m], &atoms, bytes);
+        assert_eq!(
+            d.keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn stripping_keeps_only_the_selected_texts() {
+        let mut atoms = Atoms::default();
+        let job = atoms.intern("job");
+        let mut evs: Vec<Event> = (0..3)
+            .map(|i| {
+                let mut e = ev(Atom(0), ClockMethod::Exact, None, Text::span(i, i + 1));
+                e.fields.push((job, Text::span(0, 1)));
+                e
+            })
+            .collect();
+        assert_eq!(strip_unquoted(&mut evs, |i| i == 1), 1);
+        assert_eq!(evs[0].message.bytes(b"abc"), b"");
+        assert!(evs[0].fields.is_empty());
+        assert_eq!(evs[1].message.bytes(b"abc"), b"b");
+        assert_eq!(evs[1].fields.len(), 1);
+        assert!(evs[2].fields.is_empty());
+    }
+}
