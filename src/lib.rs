@@ -102,16 +102,31 @@ pub struct Options {
 
 /// Runs ingest, parsing, clock alignment and the merge. Every event keeps its text.
 pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), Error> {
-    load_with(inputs, opts, None)
+    load_keeping(inputs, opts, Keep::All)
 }
 
-/// [`load`]; with a `catalog`, each source is also scanned for signals and its unexplained
-/// errors picked right after parsing, and then only the events those chose keep their text
-/// (see [`digest`]).
-fn load_with(
+/// What text events keep once their source is parsed (the stages after parsing read what
+/// they need of the rest from the source's [`digest::Digest`]). Less text is less memory:
+/// at 1 GB of logs, messages and fields take about half of a full load's peak.
+#[derive(Clone, Copy, Debug)]
+pub enum Keep<'a> {
+    /// Every message and field ([`load`]).
+    All,
+    /// Messages, no fields: what `gaplog timeline` prints and exports.
+    Messages,
+    /// No text: what `gaplog formats` reads (counts, hosts, first and last times).
+    Nothing,
+    /// The message and fields of the events the report can quote: each source is scanned
+    /// with this catalog and its unexplained errors are picked right after parsing
+    /// ([`analyze`]).
+    Quoted(&'a signals::Catalog),
+}
+
+/// [`load`], keeping only the text `keep` says.
+pub fn load_keeping(
     inputs: &[PathBuf],
     opts: &Options,
-    catalog: Option<&signals::Catalog>,
+    keep: Keep<'_>,
 ) -> Result<(Timeline, Timings), Error> {
     if inputs.is_empty() {
         return Err(Error::NoInputs);
@@ -149,7 +164,7 @@ fn load_with(
                 let src = ingest::read_into(i as u32, f, &opts.ingest, buf);
                 let read_ns = t.elapsed().as_nanos() as u64;
                 let t = Instant::now();
-                let (data, input) = parse_one(src, &forced, &progress, opts, catalog);
+                let (data, input) = parse_one(src, &forced, &progress, opts, keep);
                 SPARE.with_borrow_mut(|s| *s = input);
                 (data, (read_ns, t.elapsed().as_nanos() as u64))
             })
@@ -210,7 +225,7 @@ pub fn load_sources(
     let sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
-            .map(|src| parse_one(src, &forced, &progress, opts, None).0)
+            .map(|src| parse_one(src, &forced, &progress, opts, Keep::All).0)
             .collect()
     });
     timings.push("parse", ms(t0));
@@ -245,9 +260,8 @@ impl ProgressCounter {
     }
 }
 
-/// Parses one source and takes its [`digest::Digest`]; with a `catalog`, also its signal
-/// hits and unexplained picks, after which only the events those chose keep their text.
-/// Then keeps of its bytes only the text its events reference (see
+/// Parses one source and takes its [`digest::Digest`]; drops the text `keep` does not keep
+/// (with a catalog, after taking the signal hits and unexplained picks). Then keeps of its bytes only the text its events reference (see
 /// [`formats::keep_referenced_text`]); returns the input's buffer (emptied) for the next
 /// read.
 fn parse_one(
@@ -255,7 +269,7 @@ fn parse_one(
     forced: &[(String, u16)],
     progress: &ProgressCounter,
     opts: &Options,
-    catalog: Option<&signals::Catalog>,
+    keep: Keep<'_>,
 ) -> (SourceData, Vec<u8>) {
     let force = forced
         .iter()
@@ -264,20 +278,17 @@ fn parse_one(
     let mut parsed = formats::parse_source(&src, force);
     let n = src.bytes.len() as u64;
     let mut digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
-    if let Some(catalog) = catalog {
-        let hits = catalog.scan_source(&parsed.events, &parsed.atoms, &src.bytes);
-        // Hits come in event order: one sorted list of their events answers both questions.
-        let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
-        hit.dedup();
-        let picked = incidents::unexplained::pick_source(&parsed.events, &src.bytes, |i| {
-            hit.binary_search(&(i as u32)).is_ok()
-        });
-        digest::strip_unquoted(&mut parsed.events, |i| {
-            let i = i as u32;
-            hit.binary_search(&i).is_ok() || picked.binary_search(&i).is_ok()
-        });
-        digest.hits = Some(hits);
-        digest.picked = Some(picked);
+    match keep {
+        Keep::All => {}
+        Keep::Messages => {
+            for e in &mut parsed.events {
+                e.fields = Vec::new();
+            }
+        }
+        Keep::Nothing => {
+            digest::strip_unquoted(&mut parsed.events, |_| false);
+        }
+        Keep::Quoted(catalog) => quoted(&mut parsed, &mut digest, &src.bytes, catalog),
     }
     let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
@@ -310,6 +321,29 @@ fn parse_one(
         },
         input,
     )
+}
+
+/// Takes a source's signal hits and unexplained picks into its digest, then drops the text of
+/// every other event.
+fn quoted(
+    parsed: &mut formats::Parsed,
+    digest: &mut digest::Digest,
+    bytes: &[u8],
+    catalog: &signals::Catalog,
+) {
+    let hits = catalog.scan_source(&parsed.events, &parsed.atoms, bytes);
+    // Hits come in event order: one sorted list of their events answers both questions.
+    let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
+    hit.dedup();
+    let picked = incidents::unexplained::pick_source(&parsed.events, bytes, |i| {
+        hit.binary_search(&(i as u32)).is_ok()
+    });
+    digest::strip_unquoted(&mut parsed.events, |i| {
+        let i = i as u32;
+        hit.binary_search(&i).is_ok() || picked.binary_search(&i).is_ok()
+    });
+    digest.hits = Some(hits);
+    digest.picked = Some(picked);
 }
 
 /// Clock alignment, hosts from folders and the merge: the stages after parsing.
@@ -479,7 +513,7 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
 pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline), Error> {
     // Compile the grammar first: an invalid --grammars folder fails before any input is read.
     let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
-    let (tl, timings) = load_with(inputs, opts, Some(&catalog))?;
+    let (tl, timings) = load_keeping(inputs, opts, Keep::Quoted(&catalog))?;
     // The later stages use rayon too: inside a pool of the requested size, so that `-j1`
     // means one thread all the way.
     let a = pool(opts)?.install(|| analyze_timeline_with(&tl, timings, &catalog))?;

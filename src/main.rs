@@ -393,7 +393,8 @@ fn run() -> anyhow::Result<ExitCode> {
             format,
         } => {
             let o = options(&input, &format)?;
-            let (tl, _) = gaplog::load(&input.inputs, &o)?;
+            // The export has no field column.
+            let (tl, _) = gaplog::load_keeping(&input.inputs, &o, gaplog::Keep::Messages)?;
             let keep = |_: &str| None;
             let scrub: &gaplog::timeline::Scrub = if no_redact {
                 &keep
@@ -481,7 +482,7 @@ fn run() -> anyhow::Result<ExitCode> {
             format,
         } => {
             let o = options(&input, &format)?;
-            let (tl, _) = gaplog::load(&input.inputs, &o)?;
+            let (tl, _) = gaplog::load_keeping(&input.inputs, &o, gaplog::Keep::Nothing)?;
             let sources = gaplog::source_summaries(&tl);
             if json {
                 let v = serde_json::json!({ "sources": sources });

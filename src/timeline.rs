@@ -42,8 +42,10 @@ impl SourceData {
     }
 }
 
-/// A reference to an event: (source id, index in that source's events).
+/// A reference to an event: (source id, index in that source's events). Aligned like an
+/// [`OrderKey`] so that the merge turns its sorted keys into the order in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(C, align(8))]
 pub struct EvRef {
     /// Source id.
     pub source: SourceId,
@@ -126,16 +128,15 @@ impl Timeline {
         tl.dedupe_instants(&keyed, &atom_hash, &mut drop);
         tl.dedupe_kernel(&atom_hash, &mut drop);
         let total = keyed.len();
-        let dropped: usize = drop.iter().flatten().filter(|&&d| d).count();
-        let mut order = Vec::with_capacity(total - dropped);
-        order.extend(
-            keyed
-                .iter()
-                .map(ev_ref)
-                .filter(|r| !drop[r.source as usize][r.index as usize]),
-        );
-        // The sorted keys go before the caller allocates anything else.
-        std::mem::drop(keyed);
+        // Collected in place: an `EvRef` is half a key with the same alignment, so the order
+        // reuses the keys' buffer instead of holding a second one beside it at the run's
+        // peak; the shrink then gives the other half back.
+        let mut order: Vec<EvRef> = keyed
+            .into_iter()
+            .map(|k| ev_ref(&k))
+            .filter(|r| !drop[r.source as usize][r.index as usize])
+            .collect();
+        order.shrink_to_fit();
         tl.order = order;
         tl.duplicates = (total - tl.order.len()) as u64;
         tl

@@ -47,18 +47,26 @@ fn the_lean_analysis_equals_the_full_one_on_every_sample_and_fixture_folder() {
     assert!(signals > 50, "{signals}");
 }
 
-/// Events whose message is not empty.
-fn with_text(tl: &gaplog::timeline::Timeline) -> usize {
+/// The sum of `f` over every event of the timeline.
+fn sum(
+    tl: &gaplog::timeline::Timeline,
+    f: impl Fn(&gaplog::event::Event, &[u8]) -> usize,
+) -> usize {
     tl.sources
         .iter()
         .map(|s| {
             s.parsed
                 .events
                 .iter()
-                .filter(|e| !e.message.bytes(&s.src.bytes).is_empty())
-                .count()
+                .map(|e| f(e, &s.src.bytes))
+                .sum::<usize>()
         })
         .sum()
+}
+
+/// Events whose message is not empty.
+fn with_text(tl: &gaplog::timeline::Timeline) -> usize {
+    sum(tl, |e, b| usize::from(!e.message.bytes(b).is_empty()))
 }
 
 #[test]
@@ -71,7 +79,7 @@ fn the_lean_timeline_keeps_the_text_of_signal_events_only() {
         .iter()
         .map(|s| s.digest.hits.as_ref().map_or(0, Vec::len))
         .sum();
-    let with_text = with_text(&tl);
+    let kept = with_text(&tl);
     assert!(hits > 0);
     // Every hit's event kept its text, and most events did not.
     for s in &tl.sources {
@@ -80,9 +88,49 @@ fn the_lean_timeline_keeps_the_text_of_signal_events_only() {
             assert!(!e.message.bytes(&s.src.bytes).is_empty(), "{}", s.src.path);
         }
     }
-    assert!(with_text < total / 2, "{with_text} of {total}");
+    assert!(kept < total / 2, "{kept} of {total}");
     // The full load keeps every text.
     let (full, _) = gaplog::load(&[input], &gaplog::Options::default()).expect("load runs");
     let full_with_text = with_text(&full);
-    assert!(full_with_text > with_text);
+    assert!(full_with_text > kept);
+}
+
+fn export(tl: &gaplog::timeline::Timeline, format: gaplog::timeline::ExportFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    gaplog::timeline::export(tl, format, &mut out, &|_| None).expect("export runs");
+    out
+}
+
+#[test]
+fn loads_that_keep_less_text_give_the_same_exports_and_summaries() {
+    use gaplog::Keep;
+    use gaplog::timeline::ExportFormat;
+    let o = gaplog::Options::default();
+    let mut inputs = folders(&root().join("samples"));
+    inputs.extend(folders(&root().join("tests/fixtures")));
+    for input in &inputs {
+        let at = |keep| {
+            gaplog::load_keeping(std::slice::from_ref(input), &o, keep)
+                .expect("load runs")
+                .0
+        };
+        let (all, messages, nothing) = (at(Keep::All), at(Keep::Messages), at(Keep::Nothing));
+        for f in [ExportFormat::Ndjson, ExportFormat::Csv, ExportFormat::Text] {
+            assert_eq!(
+                export(&all, f),
+                export(&messages, f),
+                "{} {f:?}",
+                input.display()
+            );
+        }
+        assert_eq!(
+            sum(&messages, |e, _| e.fields.len()),
+            0,
+            "{}",
+            input.display()
+        );
+        assert_eq!(with_text(&nothing), 0, "{}", input.display());
+        let json = |tl| serde_json::to_string(&gaplog::source_summaries(tl)).expect("serializes");
+        assert_eq!(json(&all), json(&nothing), "{}", input.display());
+    }
 }
