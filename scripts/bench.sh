@@ -194,18 +194,21 @@ wall_of() { # seconds from "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.23
 rss_of() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 
 declare -A WALL RSS MBS
-TABLE="| Row | Input MB | Median wall (s) | MB/s | Peak RSS (MiB) |
-|---|---:|---:|---:|---:|"
+# The range beside the median: a short row (rg's 0.2 s) moves by a third between sessions
+# on a shared machine, and its ratios should be read with that spread in mind.
+TABLE="| Row | Input MB | Median wall (s) | Wall range (s) | MB/s | Peak RSS (MiB) |
+|---|---:|---:|---:|---:|---:|"
 for i in "${!ROWS[@]}"; do
     IFS='|' read -r name in_bytes _ <<<"${ROWS[$i]}"
     w=$(for r in $(seq 1 "$RUNS"); do wall_of "$WORK/t.$i.$r"; done | median)
+    range=$(for r in $(seq 1 "$RUNS"); do wall_of "$WORK/t.$i.$r"; done | sort -g | awk 'NR == 1 {lo=$1} {hi=$1} END {if (NR) printf "%s–%s", lo, hi; else print "n/a"}')
     # A row that failed in any run has no figure (its ratios read n/a), not a fast one.
-    [ -e "$WORK/failed.$i" ] && { w=n/a; name="$name (FAILED, see stderr)"; }
+    [ -e "$WORK/failed.$i" ] && { w=n/a; range=n/a; name="$name (FAILED, see stderr)"; }
     m=$(for r in $(seq 1 "$RUNS"); do rss_of "$WORK/t.$i.$r"; done | median)
     WALL[$name]=$w
     RSS[$name]=$(awk -v k="$m" 'BEGIN {printf "%.1f", k/1024}')
     MBS[$name]=$(awk -v b="$in_bytes" -v w="$w" 'BEGIN {if (w != "n/a" && w + 0 > 0) printf "%.0f", b/1e6/w; else print "n/a"}')
-    TABLE+=$'\n'"| $name | $(awk -v b="$in_bytes" 'BEGIN {printf "%.0f", b/1e6}') | $w | ${MBS[$name]} | ${RSS[$name]} |"
+    TABLE+=$'\n'"| $name | $(awk -v b="$in_bytes" 'BEGIN {printf "%.0f", b/1e6}') | $w | $range | ${MBS[$name]} | ${RSS[$name]} |"
 done
 
 x() { [ "$1" = n/a ] && echo n/a || echo "$1×"; }

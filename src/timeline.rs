@@ -654,17 +654,19 @@ pub fn activity(tl: &Timeline) -> Vec<crate::analysis::Activity> {
     // group-by before it 1.1 s; this pass costs a few ms.)
     let mut lanes: HashMap<(SourceId, Atom), u32> = HashMap::new();
     let mut v: Vec<crate::analysis::Activity> = Vec::new();
-    let mut last: Option<((SourceId, Atom), u32)> = None;
+    // The last lane of each source: in time order, consecutive events mostly come from
+    // different sources, but a source rarely changes host, so this answers without a hash
+    // lookup per event.
+    let mut last: Vec<Option<(Atom, u32)>> = vec![None; tl.sources.len()];
     for &r in &tl.order {
         if !tl.has_time(r) {
             continue;
         }
         let e = tl.event(r);
-        let key = (r.source, e.host);
-        let l = match last {
-            Some((k, l)) if k == key => l,
+        let l = match last[r.source as usize] {
+            Some((h, l)) if h == e.host => l,
             _ => {
-                let l = *lanes.entry(key).or_insert_with(|| {
+                let l = *lanes.entry((r.source, e.host)).or_insert_with(|| {
                     v.push(crate::analysis::Activity {
                         host: tl.host(r).to_string(),
                         source: tl.path(r).to_string(),
@@ -672,7 +674,7 @@ pub fn activity(tl: &Timeline) -> Vec<crate::analysis::Activity> {
                     });
                     (v.len() - 1) as u32
                 });
-                last = Some((key, l));
+                last[r.source as usize] = Some((e.host, l));
                 l
             }
         };
