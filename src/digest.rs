@@ -118,12 +118,23 @@ pub fn hash(b: &[u8]) -> u64 {
         let p = u128::from(a) * u128::from(b);
         (p as u64) ^ ((p >> 64) as u64)
     };
-    let mut h = mix(b.len() as u64 ^ K0, K1);
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
+    let word = |w: &[u8]| {
         let mut a = [0u8; 8];
         a.copy_from_slice(w);
-        h = mix(h ^ u64::from_le_bytes(a), K1);
+        u64::from_le_bytes(a)
+    };
+    // Two lanes of eight bytes: the multiplies of one step do not wait for each other.
+    let mut h = mix(b.len() as u64 ^ K0, K1);
+    let mut g = K1;
+    let mut pairs = b.chunks_exact(16);
+    for p in &mut pairs {
+        h = mix(h ^ word(&p[..8]), K1);
+        g = mix(g ^ word(&p[8..]), K0);
+    }
+    h = mix(h ^ g, K1);
+    let mut words = pairs.remainder().chunks_exact(8);
+    for w in &mut words {
+        h = mix(h ^ word(w), K1);
     }
     let rest = words.remainder();
     if !rest.is_empty() {

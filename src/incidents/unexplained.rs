@@ -641,8 +641,13 @@ pub fn pick_source(events: &[Event], bytes: &[u8], explained: impl Fn(usize) -> 
             Severity::Unknown => {
                 let m = e.message.bytes(bytes);
                 let line = memchr::memchr(b'\n', m).map_or(m, |k| &m[..k]);
+                // Sized first, then folded in place: a loop over two equal slices is one the
+                // compiler turns into vector code, which `extend` over a map is not.
                 folded.clear();
-                folded.extend(line.iter().map(u8::to_ascii_lowercase));
+                folded.resize(line.len(), 0);
+                for (d, s) in folded.iter_mut().zip(line) {
+                    *d = s.to_ascii_lowercase();
+                }
                 words.is_match(folded.as_slice())
             }
             s => s.is_error(),
