@@ -214,6 +214,15 @@ pub fn load_sources(
     sources: Vec<ingest::Source>,
     opts: &Options,
 ) -> Result<(Timeline, Timings), Error> {
+    load_sources_keeping(sources, opts, Keep::All)
+}
+
+/// [`load_sources`], keeping only the text `keep` says (see [`load_keeping`]).
+pub fn load_sources_keeping(
+    sources: Vec<ingest::Source>,
+    opts: &Options,
+    keep: Keep<'_>,
+) -> Result<(Timeline, Timings), Error> {
     let forced = forced_formats(opts)?;
     let pool = pool(opts)?;
     let mut timings = Timings::default();
@@ -225,7 +234,7 @@ pub fn load_sources(
     let sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
-            .map(|src| parse_one(src, &forced, &progress, opts, Keep::All).0)
+            .map(|src| parse_one(src, &forced, &progress, opts, keep).0)
             .collect()
     });
     timings.push("parse", ms(t0));

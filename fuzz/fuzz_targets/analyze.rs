@@ -1,5 +1,7 @@
 //! Fuzz target: the whole analysis on in-memory inputs. The data is cut into up to three
-//! sources at 0xff 0x00 separators; every stage runs, then every renderer.
+//! sources at 0xff separators; every stage runs, then the JSON renderer. The analysis runs
+//! twice, on a timeline that kept every text and on one that kept only the quoted events'
+//! (what `gaplog analyze` does), and the two reports must be equal.
 #![no_main]
 
 use gaplog::ingest::Source;
@@ -13,7 +15,7 @@ fn catalog() -> &'static Catalog {
     C.get_or_init(|| Catalog::embedded().expect("the embedded grammar compiles"))
 }
 
-fuzz_target!(|data: &[u8]| {
+fn report(data: &[u8], keep: gaplog::Keep<'_>) -> Option<String> {
     let mut sources = Vec::new();
     for (i, part) in data.split(|&b| b == 0xff).take(3).enumerate() {
         sources.push(Source::from_bytes(i as u32, format!("in{i}.log"), part.to_vec()));
@@ -22,10 +24,13 @@ fuzz_target!(|data: &[u8]| {
         threads: Some(1),
         ..Default::default()
     };
-    let Ok((tl, timings)) = gaplog::load_sources(sources, &opts) else {
-        return;
-    };
-    if let Ok(a) = gaplog::analyze_timeline_with(&tl, timings, catalog()) {
-        let _ = gaplog::report::json(&a);
-    }
+    let (tl, timings) = gaplog::load_sources_keeping(sources, &opts, keep).ok()?;
+    let a = gaplog::analyze_timeline_with(&tl, timings, catalog()).ok()?;
+    Some(gaplog::report::json(&a))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let full = report(data, gaplog::Keep::All);
+    let quoted = report(data, gaplog::Keep::Quoted(catalog()));
+    assert_eq!(full, quoted, "the analysis of a timeline without unquoted text differs");
 });

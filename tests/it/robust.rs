@@ -195,6 +195,32 @@ proptest! {
     fn log_like_inputs_never_panic_and_add_up(bytes in structured()) {
         check_all(&bytes, "structured");
     }
+
+    /// `analyze` keeps only the quoted events' text; on log-like inputs cut into up to three
+    /// sources (one host's lines repeated in two files, kernel lines in both a journal and a
+    /// dmesg), its report equals the one from a timeline that kept every text.
+    #[test]
+    fn keeping_only_quoted_text_never_changes_the_report(
+        parts in prop::collection::vec(structured(), 1..4),
+    ) {
+        let report = |keep| {
+            let sources = parts
+                .iter()
+                .enumerate()
+                .map(|(i, b)| Source::from_bytes(i as u32, format!("in{i}.log"), b.clone()))
+                .collect();
+            let opts = gaplog::Options { threads: Some(1), ..Default::default() };
+            let (tl, timings) = gaplog::load_sources_keeping(sources, &opts, keep).unwrap();
+            let a = gaplog::analyze_timeline_with(&tl, timings, catalog()).unwrap();
+            gaplog::report::json(&a)
+        };
+        prop_assert_eq!(report(gaplog::Keep::All), report(gaplog::Keep::Quoted(catalog())));
+    }
+}
+
+fn catalog() -> &'static gaplog::signals::Catalog {
+    static C: std::sync::OnceLock<gaplog::signals::Catalog> = std::sync::OnceLock::new();
+    C.get_or_init(|| gaplog::signals::Catalog::embedded().expect("the embedded grammar compiles"))
 }
 
 /// The comparable content of an event, independent of its position.
