@@ -19,7 +19,7 @@
 //!   source (by line number); with none they stay `Missing`, kept and flagged.
 //! - `--skew HOST=DURATION` shifts a host whose clock is known to be wrong.
 
-use crate::event::{Atom, ClockMethod, Event};
+use crate::event::{Atom, ClockMethod, Slim};
 use crate::time;
 use chrono::{LocalResult, TimeZone};
 use rayon::prelude::*;
@@ -47,7 +47,7 @@ pub struct ClockInput<'a> {
     /// File mtime (Unix seconds).
     pub mtime: Option<i64>,
     /// Events, in source order.
-    pub events: &'a mut Vec<Event>,
+    pub events: &'a mut Vec<Slim>,
     /// The source's atoms (hosts and boots may be interned here).
     pub atoms: &'a mut crate::event::Atoms,
     /// The source's digest: line keys of kernel lines, job ids (the texts may be gone).
@@ -230,7 +230,7 @@ fn join(a: &str, b: &str) -> String {
 }
 
 /// "exact" or "exact 120, aligned-monotonic 30".
-fn summarize(events: &[Event]) -> String {
+fn summarize(events: &[Slim]) -> String {
     let mut counts: Vec<(ClockMethod, u64)> = Vec::new();
     for ev in events {
         match counts.iter_mut().find(|(c, _)| *c == ev.clock) {
@@ -292,7 +292,7 @@ fn offset_text(off: i64) -> String {
 /// the difference rounded to 15 minutes (zones are multiples of it) when it is within two
 /// minutes of that; the offset needs two votes and 60 % of them. Returns (offset, votes).
 fn infer_offset(
-    events: &[Event],
+    events: &[Slim],
     atoms: &crate::event::Atoms,
     digest: &crate::digest::Digest,
     naive: &[usize],
@@ -372,7 +372,7 @@ pub fn localize(naive_ns: i64, tz: chrono_tz::Tz) -> i64 {
 
 /// Number of Dec -> Jan rollovers in year-less events (a backwards jump of more than
 /// 180 days between consecutive stamps).
-fn rollovers(events: &[Event]) -> Vec<i32> {
+fn rollovers(events: &[Slim]) -> Vec<i32> {
     let mut add = Vec::with_capacity(events.len());
     let mut year = 0;
     let mut prev: Option<i64> = None;
@@ -391,7 +391,7 @@ fn rollovers(events: &[Event]) -> Vec<i32> {
 }
 
 fn infer_year(
-    events: &[Event],
+    events: &[Slim],
     forced: Option<i32>,
     reference: Option<(i64, i64)>,
     mtime: Option<i64>,
@@ -461,7 +461,7 @@ fn infer_year(
 
 /// Gives year-less events their year (Dec -> Jan rollovers advance it); their times stay
 /// naive wall times until the zone is applied.
-fn apply_years(events: &mut [Event], year: i32) {
+fn apply_years(events: &mut [Slim], year: i32) {
     let add = rollovers(events);
     for (ev, a) in events.iter_mut().zip(add) {
         if ev.clock == ClockMethod::NoYear {
@@ -508,7 +508,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             let kernel_unit = inp.atoms.find("kernel");
             let mut last = usize::MAX;
             for (k, ev) in inp.events.iter().enumerate() {
-                if let (Some(m), ClockMethod::Exact) = (ev.mono_us, ev.clock) {
+                if let (Some(m), ClockMethod::Exact) = (ev.mono_us(), ev.clock) {
                     let start = ev.time.saturating_sub(m.saturating_mul(1000));
                     if !ev.boot.is_none() {
                         if g.boots.get(last).is_none_or(|b| b.0 != ev.boot) {
@@ -617,7 +617,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                 // By kernel lines present in both.
                 let mut hits: Vec<(i64, &String, &String)> = Vec::new();
                 for (k, ev) in inp.events.iter().enumerate() {
-                    if let Some(m) = ev.mono_us
+                    if let Some(m) = ev.mono_us()
                         && let Some(key) = inp.digest.key(k)
                         && let Some((h, b, s)) = kernel.get(&(m, key))
                     {
@@ -658,7 +658,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
         let mut own_cache: Option<(Atom, Option<i64>)> = None;
         for ev in inp.events.iter_mut() {
             if ev.clock == ClockMethod::Monotonic
-                && let Some(m) = ev.mono_us
+                && let Some(m) = ev.mono_us()
             {
                 // A source spanning several boots (journalctl -o short-monotonic with
                 // `-- Boot` markers) maps each event by its own boot when that is known.
@@ -693,8 +693,8 @@ fn short(boot: &str) -> &str {
 
 /// Gives `Missing` events a time interpolated (by line number) between the nearest stamped
 /// events of the same source, or inherited from the only stamped side. Returns how many.
-fn interpolate(events: &mut [Event]) -> u64 {
-    let stamped = |e: &Event| !matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic);
+fn interpolate(events: &mut [Slim]) -> u64 {
+    let stamped = |e: &Slim| !matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic);
     let idx: Vec<usize> = (0..events.len()).filter(|&i| stamped(&events[i])).collect();
     if idx.is_empty() {
         return 0;
@@ -738,7 +738,60 @@ fn interpolate(events: &mut [Event]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Atoms;
+    use crate::event::{Atoms, Event};
+
+    /// A source as the tests build it: parser events with their bytes.
+    struct Input<'a> {
+        path: &'a str,
+        mtime: Option<i64>,
+        events: &'a mut Vec<Event>,
+        atoms: &'a mut Atoms,
+        bytes: &'a [u8],
+    }
+
+    /// A source without text nor mtime.
+    fn input<'a>(path: &'a str, events: &'a mut Vec<Event>, atoms: &'a mut Atoms) -> Input<'a> {
+        Input {
+            path,
+            mtime: None,
+            events,
+            atoms,
+            bytes: b"",
+        }
+    }
+
+    /// Aligns the sources as a run does (digests from the parser events, then [`Slim`]
+    /// events) and writes the clock's results back into the parser events.
+    fn run(inputs: &mut [Input<'_>], opts: &ClockOptions) -> Vec<String> {
+        let digests: Vec<crate::digest::Digest> = inputs
+            .iter()
+            .map(|i| crate::digest::Digest::compute(i.events, i.atoms, i.bytes))
+            .collect();
+        let mut slims: Vec<Vec<Slim>> = inputs
+            .iter()
+            .map(|i| i.events.iter().map(Slim::from).collect())
+            .collect();
+        let mut clock: Vec<ClockInput<'_>> = inputs
+            .iter_mut()
+            .zip(slims.iter_mut())
+            .zip(&digests)
+            .map(|((i, s), d)| ClockInput {
+                path: i.path,
+                mtime: i.mtime,
+                events: s,
+                atoms: &mut *i.atoms,
+                digest: d,
+            })
+            .collect();
+        let notes = align(&mut clock, opts);
+        drop(clock);
+        for (i, s) in inputs.iter_mut().zip(&slims) {
+            for (e, s) in i.events.iter_mut().zip(s) {
+                (e.time, e.clock, e.host, e.boot) = (s.time, s.clock, s.host, s.boot);
+            }
+        }
+        notes
+    }
 
     fn ev(time: i64, clock: ClockMethod, line: u32) -> Event {
         Event {
@@ -763,15 +816,16 @@ mod tests {
         let mut atoms = Atoms::default();
         // mtime 2027-01-02
         let mtime = time::naive_ns(2027, 1, 2, 0, 0, 0, 0).unwrap() / NS;
-        let digest_events = crate::digest::Digest::compute(&events, &atoms, b"");
-        let mut inputs = [ClockInput {
-            path: "x",
-            mtime: Some(mtime),
-            events: &mut events,
-            atoms: &mut atoms,
-            digest: &digest_events,
-        }];
-        let notes = align(&mut inputs, &ClockOptions::default());
+        let notes = run(
+            &mut [Input {
+                path: "x",
+                mtime: Some(mtime),
+                events: &mut events,
+                atoms: &mut atoms,
+                bytes: b"",
+            }],
+            &ClockOptions::default(),
+        );
         assert_eq!(time::rfc3339(events[0].time), "2026-12-31T23:59:58.000000Z");
         assert_eq!(time::rfc3339(events[1].time), "2027-01-01T00:00:02.000000Z");
         assert!(notes[0].contains("year 2026"), "{}", notes[0]);
@@ -817,25 +871,25 @@ mod tests {
         let (mut j, mut ja, mut d, mut da, jb, db) = tokyo_pair();
         d.truncate(keep);
         let naive = d[0].time;
-        let digest_j = crate::digest::Digest::compute(&j, &ja, &jb);
-        let digest_d = crate::digest::Digest::compute(&d, &da, &db);
-        let mut inputs = [
-            ClockInput {
-                path: "journal.json",
-                mtime: None,
-                events: &mut j,
-                atoms: &mut ja,
-                digest: &digest_j,
-            },
-            ClockInput {
-                path: "dmesg-T.txt",
-                mtime: None,
-                events: &mut d,
-                atoms: &mut da,
-                digest: &digest_d,
-            },
-        ];
-        let notes = align(&mut inputs, opts);
+        let notes = run(
+            &mut [
+                Input {
+                    path: "journal.json",
+                    mtime: None,
+                    events: &mut j,
+                    atoms: &mut ja,
+                    bytes: &jb,
+                },
+                Input {
+                    path: "dmesg-T.txt",
+                    mtime: None,
+                    events: &mut d,
+                    atoms: &mut da,
+                    bytes: &db,
+                },
+            ],
+            opts,
+        );
         (notes, naive, d)
     }
 
@@ -886,15 +940,10 @@ mod tests {
             ev(t0 + 61 * NS, ClockMethod::Exact, 4),
         ];
         let mut atoms = Atoms::default();
-        let digest_events = crate::digest::Digest::compute(&events, &atoms, b"");
-        let mut inputs = [ClockInput {
-            path: "journal.short",
-            mtime: None,
-            events: &mut events,
-            atoms: &mut atoms,
-            digest: &digest_events,
-        }];
-        let notes = align(&mut inputs, &ClockOptions::default());
+        let notes = run(
+            &mut [input("journal.short", &mut events, &mut atoms)],
+            &ClockOptions::default(),
+        );
         assert!(
             notes[0].contains("zone +05:30 inferred from 2 lines"),
             "{}",
@@ -942,25 +991,10 @@ mod tests {
         m[0].boot = ma.intern("b0");
         m[1].mono_us = Some(3_000_000);
         m[1].boot = ma.intern("b1");
-        let digest_j = crate::digest::Digest::compute(&j, &ja, b"");
-        let digest_m = crate::digest::Digest::compute(&m, &ma, b"");
-        let mut inputs = vec![
-            ClockInput {
-                path: "j",
-                mtime: None,
-                events: &mut j,
-                atoms: &mut ja,
-                digest: &digest_j,
-            },
-            ClockInput {
-                path: "m",
-                mtime: None,
-                events: &mut m,
-                atoms: &mut ma,
-                digest: &digest_m,
-            },
-        ];
-        align(&mut inputs, &ClockOptions::default());
+        let _ = run(
+            &mut [input("j", &mut j, &mut ja), input("m", &mut m, &mut ma)],
+            &ClockOptions::default(),
+        );
         assert_eq!(m[0].time, 4_999 * NS + 2 * NS);
         assert_eq!(m[1].time, 8_999 * NS + 3 * NS);
     }
@@ -987,25 +1021,10 @@ mod tests {
         let mut da = Atoms::default();
         let b = da.intern("b0");
         d.iter_mut().for_each(|e| e.boot = b);
-        let digest_j = crate::digest::Digest::compute(&j, &ja, b"");
-        let digest_d = crate::digest::Digest::compute(&d, &da, b"");
-        let mut inputs = [
-            ClockInput {
-                path: "j",
-                mtime: None,
-                events: &mut j,
-                atoms: &mut ja,
-                digest: &digest_j,
-            },
-            ClockInput {
-                path: "d",
-                mtime: None,
-                events: &mut d,
-                atoms: &mut da,
-                digest: &digest_d,
-            },
-        ];
-        let notes = align(&mut inputs, &ClockOptions::default());
+        let notes = run(
+            &mut [input("j", &mut j, &mut ja), input("d", &mut d, &mut da)],
+            &ClockOptions::default(),
+        );
         assert_eq!(d[0].time, (1_000_000_000 - 5) * NS);
         assert_eq!(d[0].clock, ClockMethod::AlignedMonotonic);
         assert_eq!(d[1].clock, ClockMethod::Interpolated);

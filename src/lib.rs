@@ -24,7 +24,7 @@ use analysis::{Analysis, SourceSummary, Stats, Timings};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
-use timeline::{SourceData, Timeline};
+use timeline::{SourceData, Timeline, Which};
 
 /// Errors that stop an analysis (problems with single inputs never do).
 #[derive(Debug, thiserror::Error)]
@@ -287,26 +287,26 @@ fn parse_one(
     let mut parsed = formats::parse_source(&src, force);
     let n = src.bytes.len() as u64;
     let mut digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
-    match keep {
-        Keep::All => {}
+    let which = match keep {
+        Keep::All => Which::All,
         Keep::Messages => {
             for e in &mut parsed.events {
                 e.fields = Vec::new();
             }
+            Which::All
         }
         Keep::Nothing => {
             digest::strip_unquoted(&mut parsed.events, |_| false);
+            Which::Some(Vec::new())
         }
-        Keep::Quoted(catalog) => quoted(&mut parsed, &mut digest, &src.bytes, catalog),
-    }
+        Keep::Quoted(catalog) => Which::Some(quoted(&mut parsed, &mut digest, &src.bytes, catalog)),
+    };
     let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
         ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
     };
-    // Vectors grew by doubling: the events' by up to a quarter, and a field list of one to
-    // three entries holds room for four. Trimmed here, while the allocator can reuse the
-    // space for the next source, they stay trimmed for the rest of the run.
-    parsed.events.shrink_to_fit();
+    // A field list grown by pushing holds room for more: trimmed here, while the allocator
+    // can reuse the space for the next source.
     for ev in &mut parsed.events {
         ev.fields.shrink_to_fit();
     }
@@ -321,38 +321,34 @@ fn parse_one(
             bytes_total: progress.bytes_total,
         });
     }
-    (
-        SourceData {
-            src,
-            parsed,
-            clock_note: String::new(),
-            digest,
-        },
-        input,
-    )
+    (SourceData::split(src, parsed, digest, &which), input)
 }
 
 /// Takes a source's signal hits and unexplained picks into its digest, then drops the text of
-/// every other event.
+/// every other event. Returns the indices of the events that keep theirs, ascending.
 fn quoted(
     parsed: &mut formats::Parsed,
     digest: &mut digest::Digest,
     bytes: &[u8],
     catalog: &signals::Catalog,
-) {
-    let hits = catalog.scan_source(&parsed.events, &parsed.atoms, bytes);
+) -> Vec<u32> {
+    let views = parsed.events.iter().map(|e| timeline::View::of(e, bytes));
+    let hits = catalog.scan_source(views, &parsed.atoms, bytes);
     // Hits come in event order: one sorted list of their events answers both questions.
     let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
     hit.dedup();
-    let picked = incidents::unexplained::pick_source(&parsed.events, bytes, |i| {
-        hit.binary_search(&(i as u32)).is_ok()
-    });
+    let views = parsed.events.iter().map(|e| timeline::View::of(e, bytes));
+    let picked =
+        incidents::unexplained::pick_source(views, |i| hit.binary_search(&(i as u32)).is_ok());
+    let mut keep: Vec<u32> = hit.iter().chain(&picked).copied().collect();
+    keep.sort_unstable();
+    keep.dedup();
     digest::strip_unquoted(&mut parsed.events, |i| {
-        let i = i as u32;
-        hit.binary_search(&i).is_ok() || picked.binary_search(&i).is_ok()
+        keep.binary_search(&(i as u32)).is_ok()
     });
     digest.hits = Some(hits);
     digest.picked = Some(picked);
+    keep
 }
 
 /// Clock alignment, hosts from folders and the merge: the stages after parsing.
@@ -369,7 +365,7 @@ fn finish(
             .map(|s| clock::ClockInput {
                 path: &s.src.path,
                 mtime: s.src.mtime,
-                events: &mut s.parsed.events,
+                events: &mut s.events,
                 atoms: &mut s.parsed.atoms,
                 digest: &s.digest,
             })
@@ -399,7 +395,7 @@ fn hosts_from_folders(sources: &mut [SourceData]) {
         .par_iter()
         .map(|s| {
             let mut used = vec![false; s.parsed.atoms.len()];
-            for e in &s.parsed.events {
+            for e in &s.events {
                 if let Some(u) = used.get_mut(e.host.0 as usize) {
                     *u = true;
                 }
@@ -416,7 +412,7 @@ fn hosts_from_folders(sources: &mut [SourceData]) {
     known.sort();
     known.dedup();
     for s in sources.iter_mut() {
-        if !s.parsed.events.iter().any(|e| e.host.is_none()) {
+        if !s.events.iter().any(|e| e.host.is_none()) {
             continue;
         }
         let path = std::path::Path::new(&s.src.path);
@@ -430,7 +426,7 @@ fn hosts_from_folders(sources: &mut [SourceData]) {
             continue;
         };
         let atom = s.parsed.atoms.intern(&host);
-        for e in s.parsed.events.iter_mut().filter(|e| e.host.is_none()) {
+        for e in s.events.iter_mut().filter(|e| e.host.is_none()) {
             e.host = atom;
         }
         let note = format!("host {host} from its folder");
@@ -456,7 +452,7 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
             // cost 400 MB and 0.3 s per GB of input.
             let mut atoms = std::collections::HashSet::new();
             let mut last = None;
-            for e in &p.events {
+            for e in &s.events {
                 if last != Some(e.host) {
                     last = Some(e.host);
                     atoms.insert(e.host);
@@ -470,7 +466,7 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
                 .collect();
             hosts.sort();
             hosts.dedup();
-            let timed = p.events.iter().filter(|e| {
+            let timed = s.events.iter().filter(|e| {
                 !matches!(
                     e.clock,
                     event::ClockMethod::Missing | event::ClockMethod::Monotonic
@@ -488,7 +484,7 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
                 format: p.format.map_or("unknown", formats::name_of).to_string(),
                 hosts,
                 lines: s.src.lines,
-                events: p.events.len() as u64,
+                events: s.events.len() as u64,
                 continuations: p.counts.continuation,
                 unparsed: p.counts.unparsed,
                 first: first.map(time::rfc3339),
@@ -632,7 +628,7 @@ mod tests {
         let (tl, _) = load_sources(srcs, &Options::default()).unwrap();
         let host = |i: usize| {
             let s = &tl.sources[i];
-            s.parsed.atoms.get(s.parsed.events[0].host).to_string()
+            s.parsed.atoms.get(s.events[0].host).to_string()
         };
         assert_eq!(host(1), "node1");
         assert!(

@@ -8,7 +8,7 @@
 //! and the journal), or any event with the same host, instant and text in two sources;
 //! the copy kept is the one with the exact clock, else the one from the earlier source.
 
-use crate::event::{Atom, Atoms, ClockMethod, Event, SourceId};
+use crate::event::{Atom, Atoms, ClockMethod, Event, Slim, SourceId, Text};
 use crate::formats::Parsed;
 use crate::ingest::Source;
 use polars::prelude::*;
@@ -19,10 +19,16 @@ use std::collections::HashMap;
 /// One input with its parse result and clock description.
 #[derive(Debug)]
 pub struct SourceData {
-    /// The input.
+    /// The input (after loading, only the text its kept events reference).
     pub src: Source,
-    /// Its events and accounting.
+    /// Parsing's results: format, atoms, line accounting, unparsed examples, issues. Its
+    /// `events` were moved into [`SourceData::events`] and [`SourceData::texts`] when the
+    /// source was loaded, and are empty.
     pub parsed: Parsed,
+    /// The events, in source order, in 48 bytes each ([`Slim`]).
+    pub events: Vec<Slim>,
+    /// The text the events kept (see [`crate::Keep`]).
+    pub texts: Texts,
     /// How its clock was obtained.
     pub clock_note: String,
     /// What the later stages need of its text (see [`crate::digest`]).
@@ -33,11 +39,163 @@ impl SourceData {
     /// A parsed source, with its digest taken; every event keeps its text.
     pub fn new(src: Source, parsed: Parsed) -> SourceData {
         let digest = crate::digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+        SourceData::split(src, parsed, digest, &Which::All)
+    }
+
+    /// Moves the parsed events into [`Slim`]s and [`Texts`], keeping the text of the events
+    /// `which` says.
+    pub fn split(
+        src: Source,
+        mut parsed: Parsed,
+        digest: crate::digest::Digest,
+        which: &Which,
+    ) -> SourceData {
+        let evs = std::mem::take(&mut parsed.events);
+        let events = evs.iter().map(Slim::from).collect();
+        let take = |e: Event| Kept {
+            end_line: e.end_line,
+            message: e.message,
+            fields: e.fields,
+        };
+        let texts = match which {
+            Which::All => {
+                // Into a vector of its own size: collecting would reuse the events' larger
+                // buffer in place and keep all of it.
+                let mut items = Vec::with_capacity(evs.len());
+                items.extend(evs.into_iter().map(take));
+                Texts { index: None, items }
+            }
+            Which::Some(index) => {
+                let mut items = Vec::with_capacity(index.len());
+                let mut next = index.iter().peekable();
+                for (i, e) in evs.into_iter().enumerate() {
+                    if next.peek().is_some_and(|&&k| k as usize == i) {
+                        next.next();
+                        items.push(take(e));
+                    }
+                }
+                Texts {
+                    index: Some(index.clone()),
+                    items,
+                }
+            }
+        };
         SourceData {
             src,
             parsed,
+            events,
+            texts,
             clock_note: String::new(),
             digest,
+        }
+    }
+
+    /// The events with their texts (empty for an event that kept none), as the signal scan
+    /// and the unexplained-error pick read them.
+    pub fn views(&self) -> impl Iterator<Item = View<'_>> + '_ {
+        let bytes: &[u8] = &self.src.bytes;
+        self.events.iter().enumerate().map(move |(i, e)| {
+            let k = self.texts.get(i);
+            View {
+                unit: e.unit,
+                format: e.format,
+                inner: e.inner(),
+                severity: e.severity,
+                message: k.map_or(&b""[..], |k| k.message.bytes(bytes)),
+                fields: k.map_or(&[][..], |k| &k.fields[..]),
+            }
+        })
+    }
+}
+
+/// Which events keep their text when a source is split ([`SourceData::split`]).
+#[derive(Clone, Debug)]
+pub enum Which {
+    /// Every event.
+    All,
+    /// The events at these indices (ascending); none when empty.
+    Some(Vec<u32>),
+}
+
+/// What an event kept of its text: its message, fields and last physical line.
+#[derive(Clone, Debug, Default)]
+pub struct Kept {
+    /// As [`Event::end_line`].
+    pub end_line: u32,
+    /// As [`Event::message`].
+    pub message: Text,
+    /// As [`Event::fields`].
+    pub fields: Vec<(Atom, Text)>,
+}
+
+/// The texts a source's events kept, by event index.
+#[derive(Clone, Debug, Default)]
+pub struct Texts {
+    /// Event indices of `items`, ascending; `None` when every event has one.
+    index: Option<Vec<u32>>,
+    items: Vec<Kept>,
+}
+
+impl Texts {
+    /// The text event `i` kept, if any.
+    pub fn get(&self, i: usize) -> Option<&Kept> {
+        match &self.index {
+            None => self.items.get(i),
+            Some(index) => index
+                .binary_search(&(i as u32))
+                .ok()
+                .map(|k| &self.items[k]),
+        }
+    }
+    /// The text event `i` kept, to change it.
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut Kept> {
+        match &self.index {
+            None => self.items.get_mut(i),
+            Some(index) => index
+                .binary_search(&(i as u32))
+                .ok()
+                .map(|k| &mut self.items[k]),
+        }
+    }
+    /// How many events kept text.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    /// True when no event kept text.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// An event as the per-source text passes read it (the signal scan, the unexplained-error
+/// pick), whether it comes from a parser's [`Event`] or a loaded source's [`Slim`] and
+/// [`Kept`] text.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    /// Unit / identifier.
+    pub unit: Atom,
+    /// Format index.
+    pub format: u16,
+    /// Inner format index.
+    pub inner: Option<u16>,
+    /// Severity.
+    pub severity: crate::event::Severity,
+    /// The message.
+    pub message: &'a [u8],
+    /// The fields, whose texts resolve in the source's bytes.
+    pub fields: &'a [(Atom, Text)],
+}
+
+impl<'a> View<'a> {
+    /// A parser's event, whose texts resolve in `bytes`.
+    pub fn of(e: &'a Event, bytes: &'a [u8]) -> View<'a> {
+        View {
+            unit: e.unit,
+            format: e.format,
+            inner: e.inner,
+            severity: e.severity,
+            message: e.message.bytes(bytes),
+            fields: &e.fields,
         }
     }
 }
@@ -71,7 +229,7 @@ pub struct Timeline {
 /// times keep their file order, then go by source id.
 pub type OrderKey = (i64, u64);
 
-fn order_key(e: &Event, source: SourceId, index: u32) -> OrderKey {
+fn order_key(e: &Slim, source: SourceId, index: u32) -> OrderKey {
     (sort_time(e), u64::from(source) << 32 | u64::from(index))
 }
 
@@ -90,11 +248,10 @@ impl Timeline {
         // order. Sized up front: collecting from a flat map would double its way there and
         // hold the old and the new buffer at once, at the run's peak of memory.
         let mut keyed: Vec<OrderKey> =
-            Vec::with_capacity(sources.iter().map(|s| s.parsed.events.len()).sum());
+            Vec::with_capacity(sources.iter().map(|s| s.events.len()).sum());
         for s in &sources {
             keyed.extend(
-                s.parsed
-                    .events
+                s.events
                     .iter()
                     .enumerate()
                     .map(|(i, e)| order_key(e, s.src.id, i as u32)),
@@ -107,7 +264,7 @@ impl Timeline {
         // they touch events, and the final filter needs no second copy of the order.
         let mut drop: Vec<Vec<bool>> = sources
             .iter()
-            .map(|s| vec![false; s.parsed.events.len()])
+            .map(|s| vec![false; s.events.len()])
             .collect();
         let mut tl = Timeline {
             sources,
@@ -248,10 +405,13 @@ impl Timeline {
             let Some(kernel) = s.parsed.atoms.find("kernel") else {
                 continue;
             };
-            for (i, e) in s.parsed.events.iter().enumerate() {
+            for (i, e) in s.events.iter().enumerate() {
                 // Without a host (an unaligned dmesg) two machines' identical boot lines
                 // would look like one.
-                let Some(m) = e.mono_us.filter(|_| e.unit == kernel && !e.host.is_none()) else {
+                let Some(m) = e
+                    .mono_us()
+                    .filter(|_| e.unit == kernel && !e.host.is_none())
+                else {
                     continue;
                 };
                 let hh = atom_hash[s.src.id as usize][e.host.0 as usize];
@@ -291,7 +451,7 @@ impl Timeline {
                 continue;
             }
             let (Some(m), Some(text)) = (
-                self.event(r).mono_us,
+                self.event(r).mono_us(),
                 self.sources[r.source as usize].digest.key(r.index as usize),
             ) else {
                 continue;
@@ -341,8 +501,8 @@ impl Timeline {
     }
 
     /// The event behind a reference.
-    pub fn event(&self, r: EvRef) -> &Event {
-        &self.sources[r.source as usize].parsed.events[r.index as usize]
+    pub fn event(&self, r: EvRef) -> &Slim {
+        &self.sources[r.source as usize].events[r.index as usize]
     }
     /// The atoms of a source.
     pub fn atoms(&self, source: SourceId) -> &Atoms {
@@ -353,8 +513,18 @@ impl Timeline {
         &self.sources[source as usize].src.bytes
     }
     /// The message bytes of an event.
+    /// The message bytes of an event (empty when it kept no text, see [`crate::Keep`]).
     pub fn message_bytes(&self, r: EvRef) -> &[u8] {
-        self.event(r).message.bytes(self.bytes(r.source))
+        self.kept(r)
+            .map_or(&b""[..], |k| k.message.bytes(self.bytes(r.source)))
+    }
+    /// The text an event kept, if any.
+    pub fn kept(&self, r: EvRef) -> Option<&Kept> {
+        self.sources[r.source as usize].texts.get(r.index as usize)
+    }
+    /// The last physical line of an event's record (its first when it kept no text).
+    pub fn end_line(&self, r: EvRef) -> u32 {
+        self.kept(r).map_or(self.event(r).line, |k| k.end_line)
     }
     /// The message as text (lossy).
     pub fn message(&self, r: EvRef) -> Cow<'_, str> {
@@ -383,8 +553,12 @@ impl Timeline {
     }
     /// A field's value.
     pub fn field(&self, r: EvRef, name: &str) -> Option<&[u8]> {
-        self.event(r)
-            .field(self.atoms(r.source), name, self.bytes(r.source))
+        let a = self.atoms(r.source).find(name)?;
+        self.kept(r)?
+            .fields
+            .iter()
+            .find(|(k, _)| *k == a)
+            .map(|(_, v)| v.bytes(self.bytes(r.source)))
     }
     /// True when the event has a usable time.
     pub fn has_time(&self, r: EvRef) -> bool {
@@ -429,9 +603,9 @@ impl Timeline {
             boot.push(self.boot(r));
             source.push(self.path(r));
             line.push(e.line);
-            format.push(crate::formats::name_of(e.inner.unwrap_or(e.format)));
+            format.push(crate::formats::name_of(e.inner().unwrap_or(e.format)));
             unit.push(self.unit(r));
-            pid.push(e.pid);
+            pid.push(e.pid());
             severity.push(e.severity.as_str());
             let m = self.message(r);
             message.push(match scrub(&m) {
@@ -466,7 +640,7 @@ impl Timeline {
 
 /// The time an event sorts by: its time, or `i64::MAX` (after every timed event) when it
 /// has no usable clock.
-fn sort_time(e: &Event) -> i64 {
+fn sort_time(e: &Slim) -> i64 {
     if matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic) {
         i64::MAX
     } else {
@@ -586,7 +760,7 @@ fn export_batched(
                 };
                 let host = tl.host(r);
                 let unit = tl.unit(r);
-                let pid = e.pid.map(|p| format!("[{p}]")).unwrap_or_default();
+                let pid = e.pid().map(|p| format!("[{p}]")).unwrap_or_default();
                 let msg = message(r);
                 let mut lines = msg.lines();
                 let first = lines.next().unwrap_or("");
@@ -627,9 +801,9 @@ fn export_batched(
                     "boot_id": tl.boot(r),
                     "source": tl.path(r),
                     "line": e.line,
-                    "format": crate::formats::name_of(e.inner.unwrap_or(e.format)),
+                    "format": crate::formats::name_of(e.inner().unwrap_or(e.format)),
                     "unit": tl.unit(r),
-                    "pid": e.pid,
+                    "pid": e.pid(),
                     "severity": e.severity.as_str(),
                     "message": message(r),
                 });
@@ -703,6 +877,58 @@ mod tests {
     fn mixed() -> Timeline {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mixed");
         crate::load(&[dir], &crate::Options::default()).unwrap().0
+    }
+
+    /// A source of four parsed events with messages `m0`..`m3`, the second with a field.
+    fn four() -> (Source, Parsed) {
+        let bytes = b"m0\nm1\nm2\nm3\n".to_vec();
+        let src = Source::from_bytes(0, "four.log", bytes);
+        let mut parsed =
+            crate::formats::parse_source(&src, crate::formats::by_name("syslog").ok().map(|f| f.0));
+        parsed.events = (0..4)
+            .map(|i| Event {
+                line: i as u32 + 1,
+                end_line: i as u32 + 1,
+                pid: Some(i as u32),
+                message: Text::span(3 * i, 3 * i + 2),
+                ..Event::default()
+            })
+            .collect();
+        let job = parsed.atoms.intern("job");
+        parsed.events[1].fields.push((job, Text::span(0, 2)));
+        (src, parsed)
+    }
+
+    #[test]
+    fn a_split_source_keeps_the_texts_it_was_told_to() {
+        let (src, parsed) = four();
+        let all = SourceData::new(src, parsed);
+        assert_eq!(all.events.len(), 4);
+        assert_eq!(all.texts.len(), 4);
+        assert!(all.parsed.events.is_empty());
+        let msgs: Vec<&[u8]> = all.views().map(|v| v.message).collect();
+        assert_eq!(msgs, [&b"m0"[..], b"m1", b"m2", b"m3"]);
+        assert_eq!(all.views().map(|v| v.fields.len()).sum::<usize>(), 1);
+        assert_eq!(all.events[2].pid(), Some(2));
+
+        let (src, parsed) = four();
+        let digest = crate::digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+        let mut some = SourceData::split(src, parsed, digest, &Which::Some(vec![1, 3]));
+        assert_eq!(some.texts.len(), 2);
+        assert!(some.texts.get(0).is_none() && some.texts.get(2).is_none());
+        assert_eq!(some.texts.get(1).map(|k| k.fields.len()), Some(1));
+        let msgs: Vec<&[u8]> = some.views().map(|v| v.message).collect();
+        assert_eq!(msgs, [&b""[..], b"m1", b"", b"m3"]);
+        some.texts.get_mut(3).unwrap().end_line = 9;
+        assert_eq!(some.texts.get(3).map(|k| k.end_line), Some(9));
+        // The digest was taken from every event's text, kept or not.
+        assert_eq!(some.digest.msg[0], crate::digest::hash(b"m0"));
+
+        let (src, parsed) = four();
+        let digest = crate::digest::Digest::default();
+        let none = SourceData::split(src, parsed, digest, &Which::Some(Vec::new()));
+        assert!(none.texts.is_empty());
+        assert_eq!(none.events.len(), 4);
     }
 
     fn exported(tl: &Timeline, format: ExportFormat, batch: usize) -> Vec<u8> {

@@ -296,7 +296,7 @@ fn matched_line(tl: &Timeline, s: &Signal) -> (u32, String) {
     let end = memchr::memchr(b'\n', &msg[at..]).map_or(msg.len(), |i| at + i);
     let ev = tl.event(s.ev);
     let line = (ev.line + memchr::memchr_iter(b'\n', &msg[..start]).count() as u32)
-        .min(ev.end_line.max(ev.line));
+        .min(tl.end_line(s.ev).max(ev.line));
     let text = String::from_utf8_lossy(&msg[start..end]).trim().to_string();
     (line, shorten(&text, 240))
 }

@@ -17,9 +17,9 @@
 //! Strings are made only for the final templates.
 
 use crate::analysis::{Location, Unexplained};
-use crate::event::{Event, Severity};
+use crate::event::Severity;
 use crate::signals::Signal;
-use crate::timeline::{EvRef, Timeline};
+use crate::timeline::{EvRef, Timeline, View};
 use aho_corasick::AhoCorasick;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -568,14 +568,12 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
         .par_iter()
         .zip(by_source.par_iter())
         .map(|(s, explained)| {
-            let n = s.parsed.events.len();
+            let n = s.events.len();
             match &s.digest.picked {
                 Some(p) => bits(n, &mut p.iter().map(|&i| i as usize)),
                 None => {
                     let explained = bits(n, &mut explained.iter().copied());
-                    let p = pick_source(&s.parsed.events, &s.src.bytes, |i| {
-                        explained[i / 64] & (1 << (i % 64)) != 0
-                    });
+                    let p = pick_source(s.views(), |i| explained[i / 64] & (1 << (i % 64)) != 0);
                     bits(n, &mut p.iter().map(|&i| i as usize))
                 }
             }
@@ -620,7 +618,10 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
 /// The error events of one source that no signal explains (`explained(index)`), as event
 /// indices in ascending order. Reads only the events' own text: it runs right after parsing
 /// too, while the source's text is live.
-pub fn pick_source(events: &[Event], bytes: &[u8], explained: impl Fn(usize) -> bool) -> Vec<u32> {
+pub fn pick_source<'a>(
+    events: impl Iterator<Item = View<'a>>,
+    explained: impl Fn(usize) -> bool,
+) -> Vec<u32> {
     // Case-sensitive lower-case patterns on the line folded to lower case, leftmost-first:
     // that lets aho-corasick use its SIMD (Teddy) prefilter, which ASCII case-insensitive
     // or standard-semantics matching disables. Whether a line matches is the same.
@@ -633,13 +634,13 @@ pub fn pick_source(events: &[Event], bytes: &[u8], explained: impl Fn(usize) -> 
     });
     let mut folded: Vec<u8> = Vec::new();
     let mut out = Vec::new();
-    for (i, e) in events.iter().enumerate() {
+    for (i, e) in events.enumerate() {
         if explained(i) {
             continue;
         }
         let is_err = match e.severity {
             Severity::Unknown => {
-                let m = e.message.bytes(bytes);
+                let m = e.message;
                 let line = memchr::memchr(b'\n', m).map_or(m, |k| &m[..k]);
                 // Sized first, then folded in place: a loop over two equal slices is one the
                 // compiler turns into vector code, which `extend` over a map is not.

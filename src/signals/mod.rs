@@ -11,8 +11,8 @@
 pub mod grammar;
 
 use crate::analysis::{Gap, Verdict};
-use crate::event::{Atom, Atoms, Event};
-use crate::timeline::{EvRef, Timeline};
+use crate::event::{Atom, Atoms};
+use crate::timeline::{EvRef, Timeline, View};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use grammar::{GrammarError, GrammarErrors, Raw, RuleDef, parse_gap, parse_verdict};
 use rayon::prelude::*;
@@ -519,7 +519,7 @@ impl Catalog {
         let mut kept: Vec<Vec<bool>> = tl
             .sources
             .iter()
-            .map(|s| vec![false; s.parsed.events.len()])
+            .map(|s| vec![false; s.events.len()])
             .collect();
         for r in &tl.order {
             kept[r.source as usize][r.index as usize] = true;
@@ -533,7 +533,7 @@ impl Catalog {
                 let hits: std::borrow::Cow<'_, [Hit]> = match &s.digest.hits {
                     Some(h) => std::borrow::Cow::Borrowed(h),
                     None => std::borrow::Cow::Owned(self.scan_source(
-                        &s.parsed.events,
+                        s.views(),
                         &s.parsed.atoms,
                         &s.src.bytes,
                     )),
@@ -570,29 +570,34 @@ impl Catalog {
     /// The hits of every event of one source, in event then rule order. Reads only the
     /// events' own text, unit and format: it runs right after parsing too, while the
     /// source's text is live.
-    pub fn scan_source(&self, events: &[Event], atoms: &Atoms, bytes: &[u8]) -> Vec<Hit> {
+    pub fn scan_source<'a>(
+        &self,
+        events: impl Iterator<Item = View<'a>>,
+        atoms: &Atoms,
+        bytes: &[u8],
+    ) -> Vec<Hit> {
         // The atoms of the structured fields matched along with the message.
         let extra: Vec<Atom> = MATCHED_FIELDS
             .iter()
             .filter_map(|f| atoms.find(f))
             .collect();
         let mut out = Vec::new();
-        for (index, e) in events.iter().enumerate() {
-            self.scan_event(e, index as u32, atoms, bytes, &extra, &mut out);
+        for (index, e) in events.enumerate() {
+            self.scan_event(&e, index as u32, atoms, bytes, &extra, &mut out);
         }
         out
     }
 
     fn scan_event(
         &self,
-        e: &Event,
+        e: &View<'_>,
         index: u32,
         atoms: &Atoms,
         bytes: &[u8],
         extra: &[Atom],
         out: &mut Vec<Hit>,
     ) {
-        let mut msg = std::borrow::Cow::Borrowed(e.message.bytes(bytes));
+        let mut msg = std::borrow::Cow::Borrowed(e.message);
         // Parsers that split structured logs (logrus JSON, journal fields) leave `status=`
         // or `error=` out of the message; rules are written against the text form, so such
         // fields are appended as ` key=value` (an allocation only for those events).

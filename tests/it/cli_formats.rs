@@ -97,7 +97,7 @@ fn kept_rows() -> usize {
     let tl = gaplog::load(&[fixtures().join("mixed")], &gaplog::Options::default())
         .unwrap()
         .0;
-    let events: usize = tl.sources.iter().map(|s| s.parsed.events.len()).sum();
+    let events: usize = tl.sources.iter().map(|s| s.events.len()).sum();
     assert_eq!(events, 48);
     assert_eq!(tl.duplicates, 17);
     tl.order.len()

@@ -353,11 +353,15 @@ fn short_monotonic_is_aligned_per_boot_from_the_export() {
     );
     let (e, m) = (&tl.sources[0], &tl.sources[1]);
     let find = |sd: &gaplog::timeline::SourceData, needle: &[u8]| {
-        sd.parsed
-            .events
+        sd.events
             .iter()
-            .filter(|e| e.message.bytes(&sd.src.bytes).starts_with(needle))
-            .map(|e| (e.time, e.clock, sd.parsed.atoms.get(e.boot).to_string()))
+            .enumerate()
+            .filter(|(i, _)| {
+                sd.texts
+                    .get(*i)
+                    .is_some_and(|k| k.message.bytes(&sd.src.bytes).starts_with(needle))
+            })
+            .map(|(_, e)| (e.time, e.clock, sd.parsed.atoms.get(e.boot).to_string()))
             .collect::<Vec<_>>()
     };
     // boot B and C events (after their markers) land exactly where the export has them

@@ -171,14 +171,14 @@ fn dmesg_aligned_from_the_journal_of_its_boot_and_duplicates_removed() {
         "{}",
         d.clock_note
     );
-    for e in &d.parsed.events {
+    for e in &d.events {
         assert_eq!(e.clock, ClockMethod::AlignedMonotonic);
         assert_eq!(d.parsed.atoms.get(e.host), "cache1");
         assert_eq!(d.parsed.atoms.get(e.boot), "a".repeat(32));
     }
     // EXT4 at printk 130 s: the boot started at 23:58:00 (journald received the kernel lines
     // 0.5 ms after printk)
-    let ext4 = d.parsed.events.last().unwrap();
+    let ext4 = d.events.last().unwrap();
     assert_eq!(
         gaplog::time::rfc3339(ext4.time),
         "2026-01-01T00:00:10.000500Z"

@@ -47,18 +47,17 @@ fn the_lean_analysis_equals_the_full_one_on_every_sample_and_fixture_folder() {
     assert!(signals > 50, "{signals}");
 }
 
-/// The sum of `f` over every event of the timeline.
+/// The sum of `f` over the text each event of the timeline kept.
 fn sum(
     tl: &gaplog::timeline::Timeline,
-    f: impl Fn(&gaplog::event::Event, &[u8]) -> usize,
+    f: impl Fn(&gaplog::timeline::Kept, &[u8]) -> usize,
 ) -> usize {
     tl.sources
         .iter()
         .map(|s| {
-            s.parsed
-                .events
-                .iter()
-                .map(|e| f(e, &s.src.bytes))
+            (0..s.events.len())
+                .filter_map(|i| s.texts.get(i))
+                .map(|k| f(k, &s.src.bytes))
                 .sum::<usize>()
         })
         .sum()
@@ -73,7 +72,7 @@ fn with_text(tl: &gaplog::timeline::Timeline) -> usize {
 fn the_lean_timeline_keeps_the_text_of_signal_events_only() {
     let input = root().join("samples/tale-2026-03-25");
     let (_, _, tl) = both(&input);
-    let total: usize = tl.sources.iter().map(|s| s.parsed.events.len()).sum();
+    let total: usize = tl.sources.iter().map(|s| s.events.len()).sum();
     let hits: usize = tl
         .sources
         .iter()
@@ -84,8 +83,11 @@ fn the_lean_timeline_keeps_the_text_of_signal_events_only() {
     // Every hit's event kept its text, and most events did not.
     for s in &tl.sources {
         for h in s.digest.hits.as_deref().unwrap_or_default() {
-            let e = &s.parsed.events[h.index as usize];
-            assert!(!e.message.bytes(&s.src.bytes).is_empty(), "{}", s.src.path);
+            let k = s
+                .texts
+                .get(h.index as usize)
+                .expect("a hit's event keeps its text");
+            assert!(!k.message.bytes(&s.src.bytes).is_empty(), "{}", s.src.path);
         }
     }
     assert!(kept < total / 2, "{kept} of {total}");

@@ -516,7 +516,7 @@ fn evidence_points_at_the_matching_line_of_a_block() {
             fields: &[],
         }],
     )]);
-    tl.sources[0].parsed.events[0].end_line = 4;
+    tl.sources[0].texts.get_mut(0).unwrap().end_line = 4;
     let (inc, fixes) = reason(&tl);
     assert_eq!(inc.len(), 1);
     let e = &inc[0].evidence[0];
