@@ -151,10 +151,14 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
             break;
         }
     }
-    let mut fields = vec![("level", lvl), ("message", Val::R(ms..me))];
+    // Room for the usual line's fields at once (a journal holds one of these per entry,
+    // and growing from two reallocated twice per line).
+    let mut fields = Vec::with_capacity(8);
+    fields.push(("level", lvl));
+    fields.push(("message", Val::R(ms..me)));
     // Keys are written sorted: a ` word=` inside a value is taken as a new key only when
     // it sorts after the previous key.
-    let mut keys: Vec<(usize, usize)> = Vec::new(); // (key start, '=')
+    let mut keys: Vec<(usize, usize)> = Vec::with_capacity(8); // (key start, '=')
     let mut p = kv_from;
     while p < b.len() {
         let Some(j) = memchr::memchr(b' ', &b[p..]) else {
@@ -425,6 +429,7 @@ impl Format for GitlabRunner {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let unit = sink.atoms.intern("gitlab-runner");
         let mut pending = super::nix::Pending::default();
+        let mut keys = super::nix::KeyAtoms::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, false);
             if c.is_blank() {
@@ -471,12 +476,14 @@ impl Format for GitlabRunner {
                 message: text(&l.message),
                 ..Event::default()
             };
+            // Exactly the fields pushed below (see `journal_common::entry_event`).
+            ev.fields.reserve_exact(l.fields.len());
             for (k, v) in &l.fields {
                 let val = match v {
                     Val::R(r) => text(r),
                     Val::S(s) => Text::Owned((*s).into()),
                 };
-                ev.fields.push((sink.atoms.intern(k), val));
+                ev.fields.push((keys.get(&mut sink.atoms, k), val));
             }
             sink.push(ev);
         }

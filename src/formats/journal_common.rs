@@ -436,6 +436,8 @@ pub struct Embedded {
     last: Option<(Atom, Option<u32>, usize)>,
     oom: super::kernel::OomGroup,
     ident: String,
+    /// Atoms of the field names inner formats report (interned at first use).
+    keys: super::nix::KeyAtoms,
 }
 
 impl Default for Embedded {
@@ -452,6 +454,7 @@ impl Embedded {
             last: None,
             oom: Default::default(),
             ident: String::new(),
+            keys: Default::default(),
         }
     }
 
@@ -539,7 +542,7 @@ impl Embedded {
                 .enumerate()
                 .find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
         {
-            apply_refined(&mut ev, source, sink, fi, &r);
+            apply_refined(&mut ev, source, sink, &mut self.keys, fi, &r);
         }
         self.last = Some((ident, ev.pid, sink.events.len()));
         sink.push(ev);
@@ -547,7 +550,14 @@ impl Embedded {
 }
 
 /// Applies what an inner format found in an embedded message.
-fn apply_refined(ev: &mut Event, source: &[u8], sink: &mut Sink<'_>, fi: u16, r: &super::Refined) {
+fn apply_refined(
+    ev: &mut Event,
+    source: &[u8],
+    sink: &mut Sink<'_>,
+    keys: &mut super::nix::KeyAtoms,
+    fi: u16,
+    r: &super::Refined,
+) {
     if let Some(s) = r.severity {
         ev.severity = s;
     }
@@ -567,14 +577,22 @@ fn apply_refined(ev: &mut Event, source: &[u8], sink: &mut Sink<'_>, fi: u16, r:
             Text::Owned(_) | Text::Shared(_) => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         })
     };
-    let mut fields = Vec::with_capacity(r.fields.len());
+    // The entry's fields were allocated exactly (see `entry_event`): grow once, by exactly
+    // the fields added, and write them in place.
+    let add = r
+        .fields
+        .iter()
+        .filter(|(_, range)| range.start.min(len) <= range.end.min(len))
+        .count();
+    let mut fields = std::mem::take(&mut ev.fields);
+    fields.reserve_exact(add);
     for (name, range) in &r.fields {
         if let Some(t) = sub(range.clone()) {
-            fields.push((sink.atoms.intern(name), t));
+            fields.push((keys.get(&mut sink.atoms, name), t));
         }
     }
     let rest = sub(r.message_start..len);
-    ev.fields.extend(fields);
+    ev.fields = fields;
     if let Some(m) = rest {
         ev.message = m;
     }

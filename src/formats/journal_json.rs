@@ -726,6 +726,8 @@ impl Format for JournalJson {
         // One entry reused for every object: no allocation per record.
         let mut entry = Entry::default();
         let mut warned_null = false;
+        // One object per line: room for every event at once (no copies as the vector grows).
+        sink.reserve_events(1);
         let mut lines = sink.lines();
         let end_of_range = sink.range.end;
         while let Some(line) = lines.next() {

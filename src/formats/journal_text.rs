@@ -411,6 +411,8 @@ impl Format for JournalText {
         let mut boot = Atom::NONE;
         // Width of the last event's prefix (continuation lines are indented by it).
         let mut indent = 0usize;
+        // One line per entry: room for every event at once (no copies as the vector grows).
+        sink.reserve_events(1);
         let lines = sink.lines();
         for line in lines {
             let t = line.text;

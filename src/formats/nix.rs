@@ -607,7 +607,9 @@ pub(crate) fn add_fields(
     off: usize,
     fields: &[(&'static str, Range<usize>)],
 ) {
-    ev.fields.reserve(fields.len());
+    // Exactly (`reserve` would round an empty list up to four): events are kept whole
+    // until the report, and trimmed again after parsing when they have spare room.
+    ev.fields.reserve_exact(fields.len());
     for (k, r) in fields {
         let a = keys.get(atoms, k);
         if ev.fields.iter().any(|(n, _)| *n == a) {
