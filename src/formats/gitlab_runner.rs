@@ -111,6 +111,20 @@ pub fn parse_line(b: &[u8]) -> Option<RunnerLine> {
     parse_runner(t)
 }
 
+/// The offset of the first two spaces in a row in `b` (memchr for the space: a substring
+/// searcher built for every journal entry of the runner cost more than the search).
+fn two_spaces(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(j) = memchr::memchr(b' ', &b[i..]) {
+        let s = i + j;
+        if b.get(s + 1) == Some(&b' ') {
+            return Some(s);
+        }
+        i = s + 1;
+    }
+    None
+}
+
 /// The default `runner` format.
 fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     let (severity, lvl, ms) = [
@@ -131,7 +145,7 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     let mut me = b.len();
     let mut kv_from = b.len();
     let mut i = ms;
-    while let Some(j) = memchr::memmem::find(&b[i..], b"  ") {
+    while let Some(j) = two_spaces(&b[i..]) {
         let s = i + j;
         let mut k = s;
         while k < b.len() && b[k] == b' ' {
@@ -392,6 +406,11 @@ fn evidence(l: &RunnerLine, b: &[u8]) -> bool {
         || (l.severity < Severity::Info && l.fields.iter().any(|(k, _)| *k == "runner"))
 }
 
+/// True for the journal identifiers the runner daemon writes under.
+fn is_runner(ident: &str) -> bool {
+    ident == "gitlab-runner" || ident == "gitlab-ci-multi-runner"
+}
+
 impl Format for GitlabRunner {
     fn name(&self) -> &'static str {
         "gitlab-runner"
@@ -489,8 +508,11 @@ impl Format for GitlabRunner {
         }
         pending.flush(&mut sink.events);
     }
+    fn embeds(&self, ident: &str) -> bool {
+        is_runner(ident)
+    }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
-        if ident != "gitlab-runner" && ident != "gitlab-ci-multi-runner" {
+        if !is_runner(ident) {
             return None;
         }
         let st = crate::text::Stripped::new(msg);

@@ -1002,6 +1002,10 @@ fn executor_span(bytes: &[u8], executor: &str) -> Option<Text> {
 }
 
 impl Format for GitlabTrace {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "gitlab-trace"
     }

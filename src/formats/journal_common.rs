@@ -438,7 +438,13 @@ pub struct Embedded {
     ident: String,
     /// Atoms of the field names inner formats report (interned at first use).
     keys: super::nix::KeyAtoms,
+    /// Per identifier atom, the formats (bit i: `formats[i]`) that embed records in its
+    /// messages ([`Format::embeds`]), with [`MASK_KNOWN`] set once asked.
+    masks: Vec<u32>,
 }
+
+/// Set in an [`Embedded`] mask once the formats were asked about its identifier.
+const MASK_KNOWN: u32 = 1 << 31;
 
 impl Default for Embedded {
     fn default() -> Self {
@@ -449,12 +455,15 @@ impl Default for Embedded {
 impl Embedded {
     /// Uses `formats` as the registry of inner formats (tests pass their own).
     pub fn with_formats(formats: &'static [&'static dyn Format]) -> Self {
+        // One bit per format in a mask, one bit for "known".
+        assert!(formats.len() < 31, "too many formats for an embedding mask");
         Embedded {
             formats,
             last: None,
             oom: Default::default(),
             ident: String::new(),
             keys: Default::default(),
+            masks: Vec::new(),
         }
     }
 
@@ -471,8 +480,30 @@ impl Embedded {
         let mut id = std::mem::take(&mut self.ident);
         id.clear();
         id.push_str(sink.atoms.get(ident));
-        self.emit_as(sink, ev, ident, source, &id);
+        let mask = self.mask(ident, &id);
+        self.emit_as(sink, ev, ident, source, &id, mask);
         self.ident = id;
+    }
+
+    /// The formats that embed records in messages of `ident` (named `id`), asked once per
+    /// identifier.
+    fn mask(&mut self, ident: Atom, id: &str) -> u32 {
+        let i = ident.0 as usize;
+        if i >= self.masks.len() {
+            self.masks.resize(i + 1, 0);
+        }
+        if self.masks[i] & MASK_KNOWN == 0 {
+            let mut m = MASK_KNOWN;
+            if !id.is_empty() {
+                for (k, f) in self.formats.iter().enumerate() {
+                    if f.embeds(id) {
+                        m |= 1 << k;
+                    }
+                }
+            }
+            self.masks[i] = m;
+        }
+        self.masks[i] & !MASK_KNOWN
     }
 
     fn emit_as(
@@ -482,6 +513,7 @@ impl Embedded {
         ident: Atom,
         source: &[u8],
         id: &str,
+        mask: u32,
     ) {
         let msg = ev.message.bytes(source);
         // The journal holds one entry per kernel line: an OOM report is regrouped into one
@@ -511,10 +543,16 @@ impl Embedded {
             self.oom.pushed(sink, idx, &msg, at);
             return;
         }
-        if self.last.is_none()
-            && !id.is_empty()
-            && self.formats.iter().any(|f| f.is_continuation(id, msg))
-        {
+        // Only the formats that embed records in this identifier's messages are asked (an
+        // empty identifier has none).
+        let formats = self.formats;
+        let asked = || {
+            formats
+                .iter()
+                .enumerate()
+                .filter(move |(k, _)| mask & (1 << k) != 0)
+        };
+        if self.last.is_none() && mask != 0 && asked().any(|(_, f)| f.is_continuation(id, msg)) {
             // It would continue the last event before this chunk.
             sink.depends_on_earlier();
         }
@@ -522,8 +560,8 @@ impl Embedded {
             && pi == ident
             && ppid == ev.pid
             && idx + 1 == sink.events.len()
-            && !id.is_empty()
-            && self.formats.iter().any(|f| f.is_continuation(id, msg))
+            && mask != 0
+            && asked().any(|(_, f)| f.is_continuation(id, msg))
         {
             let add = crate::text::lossy(msg).into_owned();
             let prev = &mut sink.events[idx];
@@ -535,12 +573,9 @@ impl Embedded {
             sink.blank(u64::from(ev.end_line - ev.line) + 1);
             return;
         }
-        if !id.is_empty()
-            && let Some((fi, r)) = self
-                .formats
-                .iter()
-                .enumerate()
-                .find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
+        if mask != 0
+            && let Some((fi, r)) =
+                asked().find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
         {
             apply_refined(&mut ev, source, sink, &mut self.keys, fi, &r);
         }

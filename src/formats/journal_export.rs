@@ -98,6 +98,10 @@ fn newlines(b: &[u8]) -> u32 {
 }
 
 impl Format for JournalExport {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "journal-export"
     }

@@ -675,6 +675,10 @@ impl<'de> Visitor<'de> for ValueSeed {
 }
 
 impl Format for JournalJson {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "journal-json"
     }

@@ -307,6 +307,10 @@ pub fn marker(line: &[u8]) -> Option<Marker<'_>> {
 const CATALOG: &[u8] = "░░ ".as_bytes();
 
 impl Format for JournalText {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "journal-text"
     }

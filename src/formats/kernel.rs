@@ -717,6 +717,10 @@ fn report_line_ahead(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 impl Format for Kernel {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "kernel"
     }

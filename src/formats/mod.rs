@@ -59,6 +59,13 @@ pub trait Format: Sync {
     fn is_continuation(&self, _ident: &str, _msg: &[u8]) -> bool {
         false
     }
+    /// False when neither [`Format::refine`] nor [`Format::is_continuation`] can answer for
+    /// any message written by `ident`: the journal formats ask once per identifier and then
+    /// skip this format for every entry of it (most identifiers embed no format). The
+    /// default, true, is always correct; a format without embedded records says false.
+    fn embeds(&self, _ident: &str) -> bool {
+        true
+    }
     /// Finds a safe record boundary at or after byte `near` of `bytes` (a whole source):
     /// the start of a line such that parsing `bytes[..b]` and `bytes[b..]` each from a
     /// fresh state gives the same events as one sequential parse. `None` (the default)
@@ -761,6 +768,60 @@ mod tests {
         assert_eq!(evs[2].message.bytes(&k), b"");
         assert_eq!(evs[2].fields[0].1, span(7, 6));
         assert_eq!(evs[2].fields[1].1.bytes(&k), b"ni");
+    }
+
+    #[test]
+    fn a_format_that_does_not_embed_an_identifier_never_answers_for_it() {
+        // `Embedded` skips a format for every entry of an identifier it does not embed:
+        // correct only while `refine` and `is_continuation` agree with `embeds`.
+        let mut idents: Vec<String> = [
+            "atticd",
+            "attic-server",
+            "gitlab-runner",
+            "gitlab-ci-multi-runner",
+            "nix",
+            "nix-daemon",
+            "nixos-rebuild",
+            "nix-gc",
+            "nixpkgs-review",
+            "switch-to-configuration",
+            "sshd",
+            "kernel",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for src in crate::ingest::fixture_and_sample_sources() {
+            let p = parse_source(&src, None);
+            for ev in &p.events {
+                let u = p.atoms.get(ev.unit);
+                if !idents.iter().any(|i| i == u) {
+                    idents.push(u.to_string());
+                }
+            }
+            for l in crate::lines::Lines::new(&src.bytes, src.terminator).take(400) {
+                lines.push(l.text.to_vec());
+            }
+        }
+        assert!(lines.len() > 1000, "fixtures not found");
+        let mut answered = 0;
+        for id in &idents {
+            for f in FORMATS {
+                let embeds = f.embeds(id);
+                for l in &lines {
+                    let says = f.refine(id, l).is_some() || f.is_continuation(id, l);
+                    assert!(
+                        embeds || !says,
+                        "{} answers for `{id}` without embedding it: {}",
+                        f.name(),
+                        String::from_utf8_lossy(l)
+                    );
+                    answered += usize::from(says);
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
     }
 
     #[test]

@@ -655,6 +655,27 @@ impl Pending {
     }
 }
 
+/// True for the journal identifiers whose messages [`Nix`] refines.
+fn refines_ident(ident: &str) -> bool {
+    matches!(
+        ident,
+        "nix"
+            | "nix-daemon"
+            | "nix-store"
+            | "nixos-rebuild"
+            | "nixos-rebuild-ng"
+            | "nixos-upgrade"
+            | "switch-to-configuration"
+            | "nix-gc"
+            | "nixos-activation"
+    )
+}
+
+/// True for the journal identifiers whose indented messages continue a Nix error block.
+fn continues_ident(ident: &str) -> bool {
+    ident.starts_with("nix")
+}
+
 impl Format for Nix {
     fn name(&self) -> &'static str {
         "nix"
@@ -751,19 +772,11 @@ impl Format for Nix {
         }
         pending.flush(&mut sink.events);
     }
+    fn embeds(&self, ident: &str) -> bool {
+        refines_ident(ident) || continues_ident(ident)
+    }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
-        if !matches!(
-            ident,
-            "nix"
-                | "nix-daemon"
-                | "nix-store"
-                | "nixos-rebuild"
-                | "nixos-rebuild-ng"
-                | "nixos-upgrade"
-                | "switch-to-configuration"
-                | "nix-gc"
-                | "nixos-activation"
-        ) {
+        if !refines_ident(ident) {
             return None;
         }
         if memchr::memchr(0x1b, msg).is_none() {
@@ -791,7 +804,7 @@ impl Format for Nix {
         })
     }
     fn is_continuation(&self, ident: &str, msg: &[u8]) -> bool {
-        ident.starts_with("nix") && continues_block(&crate::text::strip_ansi(msg))
+        continues_ident(ident) && continues_block(&crate::text::strip_ansi(msg))
     }
 }
 
