@@ -435,6 +435,7 @@ impl Format for Atticd {
                 ev.clock = ClockMethod::Exact;
                 ev.severity = j.severity;
                 ev.message = Text::Owned(j.message.into());
+                ev.fields.reserve_exact(j.fields.len());
                 for (k, v) in j.fields {
                     let a = sink.atoms.intern(k);
                     ev.fields.push((a, Text::Owned(v.into())));

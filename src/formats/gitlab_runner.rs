@@ -517,20 +517,19 @@ impl Format for GitlabRunner {
         }
         let st = crate::text::Stripped::new(msg);
         let l = parse_line(&st.text)?;
-        let raw = |i: usize| st.raw(i);
-        let raw_r = |r: &Range<usize>| st.raw_range(r.clone());
+        // Sized at once: a filtered `collect` starts at four and grows, and a runner line
+        // has more fields than that.
+        let mut fields = Vec::with_capacity(l.fields.len());
+        for (k, v) in &l.fields {
+            if let Val::R(r) = v {
+                fields.push((*k, st.raw_range(r.clone())));
+            }
+        }
         Some(Refined {
             severity: Some(l.severity),
             time: l.time,
-            message_start: raw(l.message.start),
-            fields: l
-                .fields
-                .iter()
-                .filter_map(|(k, v)| match v {
-                    Val::R(r) => Some((*k, raw_r(r))),
-                    Val::S(_) => None,
-                })
-                .collect(),
+            message_start: st.raw(l.message.start),
+            fields,
         })
     }
 }

@@ -1126,6 +1126,7 @@ impl Format for GitlabTrace {
                     sink.continue_last(l);
                 }
                 if let Some(ev) = sink.events.last_mut() {
+                    ev.fields.reserve_exact(1);
                     ev.fields.push((a, v.text.text(0..t.len())));
                 }
                 return;

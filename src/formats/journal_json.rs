@@ -772,7 +772,7 @@ impl Format for JournalJson {
                                 "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",
                             );
                         }
-                        let (ev, ident) = entry_event(&entry, sink, &mut cache);
+                        let (ev, ident) = entry_event(&entry, sink, &mut cache, emb.fields());
                         emb.emit(sink, ev, ident);
                     } else {
                         sink.unparsed_lines(line.no, t, u64::from(last - line.no) + 1);

@@ -463,8 +463,8 @@ impl Format for JournalText {
                 super::syslog::set_message(&mut ev, src, ms, line.end(), t);
                 let name = cache.name(&mut sink.atoms, Name::Identifier);
                 let is = line.start + p.used_ident_start(t);
-                // One field: no spare capacity (see `entry_event`).
-                ev.fields.reserve_exact(1);
+                // Made exact by `emit`, with the fields an inner format adds.
+                ev.fields = emb.fields();
                 ev.fields.push((name, Text::span(is, is + p.ident.len())));
                 indent = p.msg_start;
                 emb.emit(sink, ev, ident);

@@ -520,6 +520,9 @@ fn set_field(
             Some(at) => Text::span(at + s, at + e),
             None => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         };
+        // Fields arrive one by one as the report goes on (a few per report): exact room,
+        // as every event's fields have.
+        ev.fields.reserve_exact(1);
         ev.fields.push((a, v));
     }
 }

@@ -501,27 +501,32 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(n);
     // The last copied source range and where it went.
     let mut last = (0usize, 0usize, 0usize);
-    // Per field name (indexed by its atom), the last value copied (at, len): a value
-    // repeated from one event to the next (a trace's section and executor, a journal's
-    // identifier and unit, atticd's target) is kept once.
-    let mut repeated: Vec<(usize, usize)> = Vec::new();
+    // Per field name (indexed by its atom), the last few distinct values copied (at, len),
+    // most recent first: a value repeated from one event to the next (a trace's section and
+    // executor, atticd's target) is kept once, and so is one that comes back after a few
+    // others (a journal interleaves its units: identifier, unit and transport take a handful
+    // of values, repeated over hundreds of thousands of entries).
+    let mut repeated: Vec<[(usize, usize); RECENT_VALUES]> = Vec::new();
     let mut relocate = |t: &mut Text, field: Option<Atom>, out: &mut Vec<u8>| {
         let Some((s, e)) = clamp(t, n) else { return };
         let value = &bytes[s..e];
         let slot = field.map(|a| {
             let i = a.0 as usize;
             if i >= repeated.len() {
-                repeated.resize(i + 1, (0, usize::MAX));
+                repeated.resize(i + 1, [(0, usize::MAX); RECENT_VALUES]);
             }
             i
         });
+        // The position among the field's recent values of an equal one.
+        let hit = slot.and_then(|i| {
+            repeated[i]
+                .iter()
+                .position(|&(at, len)| len == value.len() && &out[at..at + len] == value)
+        });
         let at = if s >= last.0 && e <= last.1 {
             last.2 + (s - last.0)
-        } else if let Some(i) = slot.filter(|&i| {
-            let (at, len) = repeated[i];
-            len == value.len() && &out[at..at + len] == value
-        }) {
-            repeated[i].0
+        } else if let (Some(i), Some(j)) = (slot, hit) {
+            repeated[i][j].0
         } else {
             let at = out.len();
             out.extend_from_slice(value);
@@ -529,7 +534,11 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
             at
         };
         if let Some(i) = slot {
-            repeated[i] = (at, e - s);
+            // To the front; a value seen before leaves its old place, a new one pushes the
+            // oldest out.
+            let r = &mut repeated[i];
+            r[..=hit.unwrap_or(RECENT_VALUES - 1)].rotate_right(1);
+            r[0] = (at, e - s);
         }
         *t = Text::Span {
             start: at as u64,
@@ -545,6 +554,9 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     out.shrink_to_fit();
     out
 }
+
+/// Distinct recent values per field name that [`keep_referenced_text`] reuses.
+const RECENT_VALUES: usize = 8;
 
 /// The chunk size for a source of `len` bytes: one chunk per worker thread (at least
 /// [`MIN_CHUNK`]), so that one big file keeps every core busy.
@@ -822,6 +834,74 @@ mod tests {
             }
         }
         assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn field_vectors_are_allocated_exactly() {
+        // One allocation per event, never grown by doubling nor trimmed after parsing (the
+        // loader trims what has room to spare): a million events, a million small vectors.
+        let mut n = 0;
+        let mut spare: Vec<String> = Vec::new();
+        for src in crate::ingest::fixture_and_sample_sources() {
+            let p = parse_source(&src, None);
+            for ev in &p.events {
+                n += 1;
+                if ev.fields.capacity() != ev.fields.len() {
+                    spare.push(format!(
+                        "{} ({}) line {}: {} fields, room for {}",
+                        src.path,
+                        name_of(ev.format),
+                        ev.line,
+                        ev.fields.len(),
+                        ev.fields.capacity()
+                    ));
+                }
+            }
+        }
+        assert!(n > 1000, "fixtures not found");
+        assert!(spare.is_empty(), "{}", spare.join("\n"));
+    }
+
+    #[test]
+    fn kept_text_holds_interleaved_field_values_once() {
+        // A journal's units alternate: each value is copied the first time only, until more
+        // than RECENT_VALUES others came between two uses.
+        let bytes = b"kubelet sshd etcd kubelet etcd sshd kubelet";
+        let words: Vec<(usize, usize)> = bytes
+            .split(|&c| c == b' ')
+            .scan(0, |at, w| {
+                let s = *at;
+                *at += w.len() + 1;
+                Some((s, s + w.len()))
+            })
+            .collect();
+        let mut evs: Vec<Event> = words
+            .iter()
+            .map(|&(s, e)| Event {
+                message: Text::Owned("m".into()),
+                fields: vec![(Atom(1), Text::span(s, e))],
+                ..Event::default()
+            })
+            .collect();
+        let k = keep_referenced_text(&mut evs, bytes);
+        assert_eq!(k, b"kubeletsshdetcd");
+        let got: Vec<&[u8]> = evs.iter().map(|e| e.fields[0].1.bytes(&k)).collect();
+        let want: Vec<&[u8]> = words.iter().map(|&(s, e)| &bytes[s..e]).collect();
+        assert_eq!(got, want);
+        // Past the recent values: copied again.
+        let many: Vec<u8> = (0..=RECENT_VALUES)
+            .chain([0])
+            .flat_map(|i| format!("u{i} ").into_bytes())
+            .collect();
+        let mut evs: Vec<Event> = (0..RECENT_VALUES + 2)
+            .map(|i| Event {
+                fields: vec![(Atom(1), Text::span(3 * i, 3 * i + 2))],
+                ..Event::default()
+            })
+            .collect();
+        let k = keep_referenced_text(&mut evs, &many);
+        assert_eq!(k.len(), 2 * (RECENT_VALUES + 2));
+        assert_eq!(evs[RECENT_VALUES + 1].fields[0].1.bytes(&k), b"u0");
     }
 
     #[test]

@@ -608,7 +608,9 @@ pub(crate) fn add_fields(
     fields: &[(&'static str, Range<usize>)],
 ) {
     // Exactly (`reserve` would round an empty list up to four): events are kept whole
-    // until the report, and trimmed again after parsing when they have spare room.
+    // until the report, and trimmed again after parsing when they have spare room. A
+    // vector the caller keeps room in (a reused one) is left as it is.
+    let exact = ev.fields.capacity() == ev.fields.len();
     ev.fields.reserve_exact(fields.len());
     for (k, r) in fields {
         let a = keys.get(atoms, k);
@@ -616,6 +618,10 @@ pub(crate) fn add_fields(
             continue;
         }
         ev.fields.push((a, clean.text(r.start + off..r.end + off)));
+    }
+    if exact {
+        // A name given twice left room for one more.
+        ev.fields.shrink_to_fit();
     }
 }
 
