@@ -517,11 +517,14 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
             }
             i
         });
-        // The position among the field's recent values of an equal one.
+        // The position among the field's recent values of an equal one (the length and the
+        // last byte first: most values of the same length differ there, no call needed).
         let hit = slot.and_then(|i| {
-            repeated[i]
-                .iter()
-                .position(|&(at, len)| len == value.len() && &out[at..at + len] == value)
+            repeated[i].iter().position(|&(at, len)| {
+                len == value.len()
+                    && value.last().is_none_or(|&b| out[at + len - 1] == b)
+                    && &out[at..at + len] == value
+            })
         });
         let at = if s >= last.0 && e <= last.1 {
             last.2 + (s - last.0)

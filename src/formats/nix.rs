@@ -589,6 +589,12 @@ impl KeyAtoms {
         atoms: &mut crate::event::Atoms,
         k: &'static str,
     ) -> crate::event::Atom {
+        // A name is nearly always the same literal as last time: its address says so
+        // without comparing the bytes.
+        let same = |n: &&str| std::ptr::eq(n.as_ptr(), k.as_ptr()) && n.len() == k.len();
+        if let Some((_, a)) = self.0.iter().find(|(n, _)| same(n)) {
+            return *a;
+        }
         if let Some((_, a)) = self.0.iter().find(|(n, _)| *n == k) {
             return *a;
         }
