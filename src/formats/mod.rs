@@ -501,29 +501,29 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(n);
     // The last copied source range and where it went.
     let mut last = (0usize, 0usize, 0usize);
-    // Per field name (indexed by its atom), the last few distinct values copied (at, len),
-    // most recent first: a value repeated from one event to the next (a trace's section and
-    // executor, atticd's target) is kept once, and so is one that comes back after a few
-    // others (a journal interleaves its units: identifier, unit and transport take a handful
-    // of values, repeated over hundreds of thousands of entries).
-    let mut repeated: Vec<[(usize, usize); RECENT_VALUES]> = Vec::new();
+    // Per field name (indexed by its atom), the last few distinct values copied (at, len,
+    // first eight bytes), most recent first: a value repeated from one event to the next (a
+    // trace's section and executor, atticd's target) is kept once, and so is one that comes
+    // back after a few others (a journal interleaves its units: identifier, unit and
+    // transport take a handful of values, repeated over hundreds of thousands of entries).
+    // The first bytes held here tell most candidates apart without reading the copies, far
+    // back in `out` (and decide alone for values of eight bytes or less).
+    let mut repeated: Vec<[(usize, usize, u64); RECENT_VALUES]> = Vec::new();
     let mut relocate = |t: &mut Text, field: Option<Atom>, out: &mut Vec<u8>| {
         let Some((s, e)) = clamp(t, n) else { return };
         let value = &bytes[s..e];
         let slot = field.map(|a| {
             let i = a.0 as usize;
             if i >= repeated.len() {
-                repeated.resize(i + 1, [(0, usize::MAX); RECENT_VALUES]);
+                repeated.resize(i + 1, [(0, usize::MAX, 0); RECENT_VALUES]);
             }
             i
         });
-        // The position among the field's recent values of an equal one (the length and the
-        // last byte first: most values of the same length differ there, no call needed).
+        // The position among the field's recent values of an equal one.
+        let head = slot.map_or(0, |_| first_word(value));
         let hit = slot.and_then(|i| {
-            repeated[i].iter().position(|&(at, len)| {
-                len == value.len()
-                    && value.last().is_none_or(|&b| out[at + len - 1] == b)
-                    && &out[at..at + len] == value
+            repeated[i].iter().position(|&(at, len, h)| {
+                len == value.len() && h == head && (len <= 8 || &out[at..at + len] == value)
             })
         });
         let at = if s >= last.0 && e <= last.1 {
@@ -539,9 +539,12 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
         if let Some(i) = slot {
             // To the front; a value seen before leaves its old place, a new one pushes the
             // oldest out.
+            // (A plain loop: most hits are at the front, where there is nothing to move.)
             let r = &mut repeated[i];
-            r[..=hit.unwrap_or(RECENT_VALUES - 1)].rotate_right(1);
-            r[0] = (at, e - s);
+            for k in (1..=hit.unwrap_or(RECENT_VALUES - 1)).rev() {
+                r[k] = r[k - 1];
+            }
+            r[0] = (at, e - s, head);
         }
         *t = Text::Span {
             start: at as u64,
@@ -560,6 +563,15 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
 
 /// Distinct recent values per field name that [`keep_referenced_text`] reuses.
 const RECENT_VALUES: usize = 8;
+
+/// The first eight bytes of `v` as a word (zero-padded): with the length, the whole value
+/// when it is no longer.
+fn first_word(v: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let k = v.len().min(8);
+    w[..k].copy_from_slice(&v[..k]);
+    u64::from_le_bytes(w)
+}
 
 /// The chunk size for a source of `len` bytes: one chunk per worker thread (at least
 /// [`MIN_CHUNK`]), so that one big file keeps every core busy.
@@ -869,7 +881,7 @@ mod tests {
     fn kept_text_holds_interleaved_field_values_once() {
         // A journal's units alternate: each value is copied the first time only, until more
         // than RECENT_VALUES others came between two uses.
-        let bytes = b"kubelet sshd etcd kubelet etcd sshd kubelet";
+        let bytes = b"kubelet sshd etcd kubelet etcd sshd kubelet systemd-logind systemd-resolv systemd-logind";
         let words: Vec<(usize, usize)> = bytes
             .split(|&c| c == b' ')
             .scan(0, |at, w| {
@@ -887,7 +899,8 @@ mod tests {
             })
             .collect();
         let k = keep_referenced_text(&mut evs, bytes);
-        assert_eq!(k, b"kubeletsshdetcd");
+        // Same length and first eight bytes, other values: both kept.
+        assert_eq!(k, b"kubeletsshdetcdsystemd-logindsystemd-resolv");
         let got: Vec<&[u8]> = evs.iter().map(|e| e.fields[0].1.bytes(&k)).collect();
         let want: Vec<&[u8]> = words.iter().map(|&(s, e)| &bytes[s..e]).collect();
         assert_eq!(got, want);
