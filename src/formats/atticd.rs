@@ -366,6 +366,11 @@ enum Open {
     ErrorBlock,
 }
 
+/// True for the journal identifiers atticd writes under.
+fn is_atticd(ident: &str) -> bool {
+    ident == "atticd" || ident == "attic-server"
+}
+
 impl Format for Atticd {
     fn name(&self) -> &'static str {
         "atticd"
@@ -430,6 +435,7 @@ impl Format for Atticd {
                 ev.clock = ClockMethod::Exact;
                 ev.severity = j.severity;
                 ev.message = Text::Owned(j.message.into());
+                ev.fields.reserve_exact(j.fields.len());
                 for (k, v) in j.fields {
                     let a = sink.atoms.intern(k);
                     ev.fields.push((a, Text::Owned(v.into())));
@@ -491,8 +497,11 @@ impl Format for Atticd {
         }
         pending.flush(&mut sink.events);
     }
+    fn embeds(&self, ident: &str) -> bool {
+        is_atticd(ident)
+    }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
-        if ident != "atticd" && ident != "attic-server" {
+        if !is_atticd(ident) {
             return None;
         }
         let st = crate::text::Stripped::new(msg);
@@ -529,8 +538,7 @@ impl Format for Atticd {
         })
     }
     fn is_continuation(&self, ident: &str, msg: &[u8]) -> bool {
-        (ident == "atticd" || ident == "attic-server")
-            && is_span_trace(&crate::text::strip_ansi(msg))
+        is_atticd(ident) && is_span_trace(&crate::text::strip_ansi(msg))
     }
 }
 

@@ -111,6 +111,20 @@ pub fn parse_line(b: &[u8]) -> Option<RunnerLine> {
     parse_runner(t)
 }
 
+/// The offset of the first two spaces in a row in `b` (memchr for the space: a substring
+/// searcher built for every journal entry of the runner cost more than the search).
+fn two_spaces(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(j) = memchr::memchr(b' ', &b[i..]) {
+        let s = i + j;
+        if b.get(s + 1) == Some(&b' ') {
+            return Some(s);
+        }
+        i = s + 1;
+    }
+    None
+}
+
 /// The default `runner` format.
 fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     let (severity, lvl, ms) = [
@@ -131,7 +145,7 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     let mut me = b.len();
     let mut kv_from = b.len();
     let mut i = ms;
-    while let Some(j) = memchr::memmem::find(&b[i..], b"  ") {
+    while let Some(j) = two_spaces(&b[i..]) {
         let s = i + j;
         let mut k = s;
         while k < b.len() && b[k] == b' ' {
@@ -151,10 +165,14 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
             break;
         }
     }
-    let mut fields = vec![("level", lvl), ("message", Val::R(ms..me))];
+    // Room for the usual line's fields at once (a journal holds one of these per entry,
+    // and growing from two reallocated twice per line).
+    let mut fields = Vec::with_capacity(8);
+    fields.push(("level", lvl));
+    fields.push(("message", Val::R(ms..me)));
     // Keys are written sorted: a ` word=` inside a value is taken as a new key only when
     // it sorts after the previous key.
-    let mut keys: Vec<(usize, usize)> = Vec::new(); // (key start, '=')
+    let mut keys: Vec<(usize, usize)> = Vec::with_capacity(8); // (key start, '=')
     let mut p = kv_from;
     while p < b.len() {
         let Some(j) = memchr::memchr(b' ', &b[p..]) else {
@@ -388,6 +406,11 @@ fn evidence(l: &RunnerLine, b: &[u8]) -> bool {
         || (l.severity < Severity::Info && l.fields.iter().any(|(k, _)| *k == "runner"))
 }
 
+/// True for the journal identifiers the runner daemon writes under.
+fn is_runner(ident: &str) -> bool {
+    ident == "gitlab-runner" || ident == "gitlab-ci-multi-runner"
+}
+
 impl Format for GitlabRunner {
     fn name(&self) -> &'static str {
         "gitlab-runner"
@@ -425,6 +448,7 @@ impl Format for GitlabRunner {
     fn parse(&self, src: &Source, sink: &mut Sink<'_>) {
         let unit = sink.atoms.intern("gitlab-runner");
         let mut pending = super::nix::Pending::default();
+        let mut keys = super::nix::KeyAtoms::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::new(line.text, line.start, false);
             if c.is_blank() {
@@ -471,37 +495,41 @@ impl Format for GitlabRunner {
                 message: text(&l.message),
                 ..Event::default()
             };
+            // Exactly the fields pushed below (see `journal_common::entry_event`).
+            ev.fields.reserve_exact(l.fields.len());
             for (k, v) in &l.fields {
                 let val = match v {
                     Val::R(r) => text(r),
                     Val::S(s) => Text::Owned((*s).into()),
                 };
-                ev.fields.push((sink.atoms.intern(k), val));
+                ev.fields.push((keys.get(&mut sink.atoms, k), val));
             }
             sink.push(ev);
         }
         pending.flush(&mut sink.events);
     }
+    fn embeds(&self, ident: &str) -> bool {
+        is_runner(ident)
+    }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
-        if ident != "gitlab-runner" && ident != "gitlab-ci-multi-runner" {
+        if !is_runner(ident) {
             return None;
         }
         let st = crate::text::Stripped::new(msg);
         let l = parse_line(&st.text)?;
-        let raw = |i: usize| st.raw(i);
-        let raw_r = |r: &Range<usize>| st.raw_range(r.clone());
+        // Sized at once: a filtered `collect` starts at four and grows, and a runner line
+        // has more fields than that.
+        let mut fields = Vec::with_capacity(l.fields.len());
+        for (k, v) in &l.fields {
+            if let Val::R(r) = v {
+                fields.push((*k, st.raw_range(r.clone())));
+            }
+        }
         Some(Refined {
             severity: Some(l.severity),
             time: l.time,
-            message_start: raw(l.message.start),
-            fields: l
-                .fields
-                .iter()
-                .filter_map(|(k, v)| match v {
-                    Val::R(r) => Some((*k, raw_r(r))),
-                    Val::S(_) => None,
-                })
-                .collect(),
+            message_start: st.raw(l.message.start),
+            fields,
         })
     }
 }

@@ -46,7 +46,7 @@
 
 use super::nix::{Clean, KeyAtoms, Pending, add_fields};
 use super::{Format, Sink};
-use crate::event::{ClockMethod, Event, Severity, Text};
+use crate::event::{Atom, ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
 use crate::lines::{Line, Lines, Terminator};
 use serde::Serialize;
@@ -1002,6 +1002,10 @@ fn executor_span(bytes: &[u8], executor: &str) -> Option<Text> {
 }
 
 impl Format for GitlabTrace {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "gitlab-trace"
     }
@@ -1098,6 +1102,10 @@ impl Format for GitlabTrace {
         let saw_markers = facts.markers;
         let mut pending = Pending::default();
         let mut keys = KeyAtoms::default();
+        // An event's fields are gathered here and moved out in a vector of exactly their
+        // number: pushed one by one into the event they would allocate room for four and
+        // the events be trimmed again after parsing (a trace has an event per line).
+        let mut scratch: Vec<(Atom, Text)> = Vec::new();
         let bytes: &[u8] = &src.bytes;
         walk(bytes, src.terminator, |lines, v| {
             let line = &lines[0];
@@ -1118,6 +1126,7 @@ impl Format for GitlabTrace {
                     sink.continue_last(l);
                 }
                 if let Some(ev) = sink.events.last_mut() {
+                    ev.fields.reserve_exact(1);
                     ev.fields.push((a, v.text.text(0..t.len())));
                 }
                 return;
@@ -1170,6 +1179,7 @@ impl Format for GitlabTrace {
             } else {
                 v.text.text(0..t.len())
             };
+            ev.fields = std::mem::take(&mut scratch);
             if let Some(e) = &executor {
                 ev.fields.push((k_exec, e.clone()));
             }
@@ -1221,7 +1231,7 @@ impl Format for GitlabTrace {
             } else if t.starts_with(b"$ ") {
                 fields.push(("command", command_of(t)));
             } else if let Some((st, r)) = status_of(t) {
-                let a = sink.atoms.intern("status");
+                let a = keys.get(&mut sink.atoms, "status");
                 ev.fields.push((a, Text::Owned(st.as_str().into())));
                 ev.severity = match st {
                     JobStatus::Succeeded => Severity::Notice,
@@ -1230,7 +1240,7 @@ impl Format for GitlabTrace {
                 if let Some(r) = r {
                     fields.push(("error", r.clone()));
                     if let Some(c) = exit_code(&t[r]) {
-                        let a = sink.atoms.intern("exit_code");
+                        let a = keys.get(&mut sink.atoms, "exit_code");
                         ev.fields.push((a, Text::Owned(c.to_string().into())));
                     }
                 }
@@ -1240,7 +1250,7 @@ impl Format for GitlabTrace {
                 }
                 open_block = cl.block;
                 fields.extend(cl.fields);
-                let a = sink.atoms.intern("program");
+                let a = keys.get(&mut sink.atoms, "program");
                 let prog = match programs.iter().find(|(u, _)| *u == cl.unit) {
                     Some((_, t)) => t.clone(),
                     None => {
@@ -1252,6 +1262,9 @@ impl Format for GitlabTrace {
                 ev.fields.push((a, prog));
             }
             add_fields(&mut ev, &mut sink.atoms, &mut keys, &v.text, 0, &fields);
+            scratch = std::mem::take(&mut ev.fields);
+            ev.fields = Vec::with_capacity(scratch.len());
+            ev.fields.append(&mut scratch);
             sink.push(ev);
             if closes {
                 section = None;

@@ -309,12 +309,20 @@ impl AtomCache {
 }
 
 /// Builds the event of a decoded entry (without embedded-format refinement) and returns
-/// it with the identifier it was written by. `cache` is the sink's [`AtomCache`].
-pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>, cache: &mut AtomCache) -> (Event, Atom) {
+/// it with the identifier it was written by. `cache` is the sink's [`AtomCache`]; the
+/// fields are pushed onto `fields` (cleared first), usually [`Embedded::fields`].
+pub fn entry_event(
+    entry: &Entry<'_>,
+    sink: &mut Sink<'_>,
+    cache: &mut AtomCache,
+    mut fields: Vec<(Atom, Text)>,
+) -> (Event, Atom) {
+    fields.clear();
     let mut ev = Event {
         line: entry.line,
         end_line: entry.line.max(entry.end_line),
         offset: entry.offset as u64,
+        fields,
         ..Event::default()
     };
     let rt = entry
@@ -377,8 +385,8 @@ pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>, cache: &mut AtomCache
     };
     let transport = entry.get(Key::Transport);
     let message_id = entry.get(Key::MessageId);
-    // Exactly the fields pushed below: a growing Vec would reserve four (128 bytes per
-    // event where one to three are used).
+    // Room for the fields pushed below (nothing to do with a reused vector): a growing Vec
+    // would reserve four (128 bytes per event where one to three are used).
     ev.fields.reserve_exact(
         usize::from(ident_v.is_some())
             + usize::from(!kernel && sd_unit.is_some())
@@ -436,7 +444,17 @@ pub struct Embedded {
     last: Option<(Atom, Option<u32>, usize)>,
     oom: super::kernel::OomGroup,
     ident: String,
+    /// Atoms of the field names inner formats report (interned at first use).
+    keys: super::nix::KeyAtoms,
+    /// Per identifier atom, the formats (bit i: `formats[i]`) that embed records in its
+    /// messages ([`Format::embeds`]), with [`MASK_KNOWN`] set once asked.
+    masks: Vec<u32>,
+    /// The field vector handed out by [`Embedded::fields`], back for the next entry.
+    scratch: Vec<(Atom, Text)>,
 }
+
+/// Set in an [`Embedded`] mask once the formats were asked about its identifier.
+const MASK_KNOWN: u32 = 1 << 31;
 
 impl Default for Embedded {
     fn default() -> Self {
@@ -447,11 +465,16 @@ impl Default for Embedded {
 impl Embedded {
     /// Uses `formats` as the registry of inner formats (tests pass their own).
     pub fn with_formats(formats: &'static [&'static dyn Format]) -> Self {
+        // One bit per format in a mask, one bit for "known".
+        assert!(formats.len() < 31, "too many formats for an embedding mask");
         Embedded {
             formats,
             last: None,
             oom: Default::default(),
             ident: String::new(),
+            keys: Default::default(),
+            masks: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -468,8 +491,60 @@ impl Embedded {
         let mut id = std::mem::take(&mut self.ident);
         id.clear();
         id.push_str(sink.atoms.get(ident));
-        self.emit_as(sink, ev, ident, source, &id);
+        let mask = self.mask(ident, &id);
+        self.emit_as(sink, ev, ident, source, &id, mask);
         self.ident = id;
+    }
+
+    /// An empty vector with room for an entry's fields, to fill and pass in the event to
+    /// [`Embedded::emit`], which moves the fields into a vector of exactly their number
+    /// (those an inner format adds included) and keeps this one for the next entry: one
+    /// allocation per event, none grown or trimmed later.
+    pub fn fields(&mut self) -> Vec<(Atom, Text)> {
+        let mut v = std::mem::take(&mut self.scratch);
+        v.clear();
+        v
+    }
+
+    /// Moves `fields` into a vector of exactly their number plus `add`, keeping the
+    /// emptied one (with its room) for [`Embedded::fields`].
+    fn settle(&mut self, fields: &mut Vec<(Atom, Text)>, add: usize) {
+        let want = fields.len() + add;
+        if fields.capacity() == want {
+            return;
+        }
+        let mut exact = Vec::with_capacity(want);
+        exact.append(fields);
+        let spare = std::mem::replace(fields, exact);
+        self.reclaim(spare);
+    }
+
+    /// Keeps the room of a field vector no event took.
+    fn reclaim(&mut self, fields: Vec<(Atom, Text)>) {
+        if fields.capacity() > self.scratch.capacity() {
+            self.scratch = fields;
+        }
+    }
+
+    /// The formats that embed records in messages of `ident` (named `id`), asked once per
+    /// identifier.
+    fn mask(&mut self, ident: Atom, id: &str) -> u32 {
+        let i = ident.0 as usize;
+        if i >= self.masks.len() {
+            self.masks.resize(i + 1, 0);
+        }
+        if self.masks[i] & MASK_KNOWN == 0 {
+            let mut m = MASK_KNOWN;
+            if !id.is_empty() {
+                for (k, f) in self.formats.iter().enumerate() {
+                    if f.embeds(id) {
+                        m |= 1 << k;
+                    }
+                }
+            }
+            self.masks[i] = m;
+        }
+        self.masks[i] & !MASK_KNOWN
     }
 
     fn emit_as(
@@ -479,6 +554,7 @@ impl Embedded {
         ident: Atom,
         source: &[u8],
         id: &str,
+        mask: u32,
     ) {
         let msg = ev.message.bytes(source);
         // The journal holds one entry per kernel line: an OOM report is regrouped into one
@@ -493,6 +569,7 @@ impl Embedded {
                 sink.depends_on_earlier();
             }
             if self.oom.fold(sink, msg, at, ev.line, ev.end_line) {
+                self.reclaim(ev.fields);
                 return;
             }
             let idx = sink.events.len();
@@ -504,14 +581,21 @@ impl Embedded {
                 }
                 Text::Owned(_) | Text::Shared(_) => Cow::Owned(ev.message.bytes(source).to_vec()),
             };
+            self.settle(&mut ev.fields, 0);
             sink.push(ev);
             self.oom.pushed(sink, idx, &msg, at);
             return;
         }
-        if self.last.is_none()
-            && !id.is_empty()
-            && self.formats.iter().any(|f| f.is_continuation(id, msg))
-        {
+        // Only the formats that embed records in this identifier's messages are asked (an
+        // empty identifier has none).
+        let formats = self.formats;
+        let asked = || {
+            formats
+                .iter()
+                .enumerate()
+                .filter(move |(k, _)| mask & (1 << k) != 0)
+        };
+        if self.last.is_none() && mask != 0 && asked().any(|(_, f)| f.is_continuation(id, msg)) {
             // It would continue the last event before this chunk.
             sink.depends_on_earlier();
         }
@@ -519,8 +603,8 @@ impl Embedded {
             && pi == ident
             && ppid == ev.pid
             && idx + 1 == sink.events.len()
-            && !id.is_empty()
-            && self.formats.iter().any(|f| f.is_continuation(id, msg))
+            && mask != 0
+            && asked().any(|(_, f)| f.is_continuation(id, msg))
         {
             let add = crate::text::lossy(msg).into_owned();
             let prev = &mut sink.events[idx];
@@ -530,24 +614,42 @@ impl Embedded {
             prev.message = Text::Owned(s.into());
             prev.end_line = prev.end_line.max(ev.end_line);
             sink.blank(u64::from(ev.end_line - ev.line) + 1);
+            self.reclaim(ev.fields);
             return;
         }
-        if !id.is_empty()
-            && let Some((fi, r)) = self
-                .formats
-                .iter()
-                .enumerate()
-                .find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
+        if mask != 0
+            && let Some((fi, r)) =
+                asked().find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
         {
-            apply_refined(&mut ev, source, sink, fi, &r);
+            let add = refined_fields(&r, msg.len());
+            self.settle(&mut ev.fields, add);
+            apply_refined(&mut ev, source, sink, &mut self.keys, fi, &r);
+        } else {
+            self.settle(&mut ev.fields, 0);
         }
         self.last = Some((ident, ev.pid, sink.events.len()));
         sink.push(ev);
     }
 }
 
+/// How many fields [`apply_refined`] adds from `r` to an event whose message is `len`
+/// bytes long (a range past the message's end is dropped).
+fn refined_fields(r: &super::Refined, len: usize) -> usize {
+    r.fields
+        .iter()
+        .filter(|(_, range)| range.start.min(len) <= range.end.min(len))
+        .count()
+}
+
 /// Applies what an inner format found in an embedded message.
-fn apply_refined(ev: &mut Event, source: &[u8], sink: &mut Sink<'_>, fi: u16, r: &super::Refined) {
+fn apply_refined(
+    ev: &mut Event,
+    source: &[u8],
+    sink: &mut Sink<'_>,
+    keys: &mut super::nix::KeyAtoms,
+    fi: u16,
+    r: &super::Refined,
+) {
     if let Some(s) = r.severity {
         ev.severity = s;
     }
@@ -567,14 +669,16 @@ fn apply_refined(ev: &mut Event, source: &[u8], sink: &mut Sink<'_>, fi: u16, r:
             Text::Owned(_) | Text::Shared(_) => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         })
     };
-    let mut fields = Vec::with_capacity(r.fields.len());
+    // Room for exactly the fields added (made by `Embedded::settle` before this).
+    let mut fields = std::mem::take(&mut ev.fields);
+    fields.reserve_exact(refined_fields(r, len));
     for (name, range) in &r.fields {
         if let Some(t) = sub(range.clone()) {
-            fields.push((sink.atoms.intern(name), t));
+            fields.push((keys.get(&mut sink.atoms, name), t));
         }
     }
     let rest = sub(r.message_start..len);
-    ev.fields.extend(fields);
+    ev.fields = fields;
     if let Some(m) = rest {
         ev.message = m;
     }
@@ -624,7 +728,7 @@ mod tests {
                 ("MESSAGE", "atticd.service: Failed with result 'oom-kill'."),
             ],
         );
-        let (ev, ident) = entry_event(&e, &mut sink, &mut AtomCache::default());
+        let (ev, ident) = entry_event(&e, &mut sink, &mut AtomCache::default(), Vec::new());
         assert_eq!(sink.atoms.get(ev.unit), "systemd");
         assert_eq!(sink.atoms.get(ident), "systemd");
         assert_eq!(
@@ -651,7 +755,7 @@ mod tests {
                 ("_SYSTEMD_UNIT", "atticd.service"),
             ],
         );
-        let (ev, _) = entry_event(&e, &mut sink, &mut AtomCache::default());
+        let (ev, _) = entry_event(&e, &mut sink, &mut AtomCache::default(), Vec::new());
         assert_eq!(sink.atoms.get(ev.unit), "atticd.service");
         assert_eq!(ev.time, 1_774_346_399_999_000_000);
         assert_eq!(ev.mono_us, Some(99));
@@ -666,7 +770,7 @@ mod tests {
                 ("SYSLOG_PID", "x"),
             ],
         );
-        let (ev, ident) = entry_event(&k, &mut sink, &mut AtomCache::default());
+        let (ev, ident) = entry_event(&k, &mut sink, &mut AtomCache::default(), Vec::new());
         assert_eq!(sink.atoms.get(ev.unit), "kernel");
         assert_eq!(sink.atoms.get(ident), "kernel");
         assert_eq!(ev.mono_us, Some(4_990_000));

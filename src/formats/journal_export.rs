@@ -98,6 +98,10 @@ fn newlines(b: &[u8]) -> u32 {
 }
 
 impl Format for JournalExport {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "journal-export"
     }
@@ -269,7 +273,7 @@ impl Format for JournalExport {
                     sink.issue(*jno, *s, "not a journal export field");
                 }
                 entry.end_line = last;
-                let (mut ev, ident) = entry_event(&entry, sink, &mut cache);
+                let (mut ev, ident) = entry_event(&entry, sink, &mut cache, emb.fields());
                 ev.end_line = last;
                 emb.emit(sink, ev, ident);
                 // Junk lines inside the entry (never its first line) were counted as

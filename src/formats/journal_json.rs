@@ -675,6 +675,10 @@ impl<'de> Visitor<'de> for ValueSeed {
 }
 
 impl Format for JournalJson {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "journal-json"
     }
@@ -726,6 +730,8 @@ impl Format for JournalJson {
         // One entry reused for every object: no allocation per record.
         let mut entry = Entry::default();
         let mut warned_null = false;
+        // One object per line: room for every event at once (no copies as the vector grows).
+        sink.reserve_events(1);
         let mut lines = sink.lines();
         let end_of_range = sink.range.end;
         while let Some(line) = lines.next() {
@@ -766,7 +772,7 @@ impl Format for JournalJson {
                                 "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",
                             );
                         }
-                        let (ev, ident) = entry_event(&entry, sink, &mut cache);
+                        let (ev, ident) = entry_event(&entry, sink, &mut cache, emb.fields());
                         emb.emit(sink, ev, ident);
                     } else {
                         sink.unparsed_lines(line.no, t, u64::from(last - line.no) + 1);

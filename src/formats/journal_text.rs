@@ -307,6 +307,10 @@ pub fn marker(line: &[u8]) -> Option<Marker<'_>> {
 const CATALOG: &[u8] = "░░ ".as_bytes();
 
 impl Format for JournalText {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "journal-text"
     }
@@ -411,6 +415,8 @@ impl Format for JournalText {
         let mut boot = Atom::NONE;
         // Width of the last event's prefix (continuation lines are indented by it).
         let mut indent = 0usize;
+        // One line per entry: room for every event at once (no copies as the vector grows).
+        sink.reserve_events(1);
         let lines = sink.lines();
         for line in lines {
             let t = line.text;
@@ -457,8 +463,8 @@ impl Format for JournalText {
                 super::syslog::set_message(&mut ev, src, ms, line.end(), t);
                 let name = cache.name(&mut sink.atoms, Name::Identifier);
                 let is = line.start + p.used_ident_start(t);
-                // One field: no spare capacity (see `entry_event`).
-                ev.fields.reserve_exact(1);
+                // Made exact by `emit`, with the fields an inner format adds.
+                ev.fields = emb.fields();
                 ev.fields.push((name, Text::span(is, is + p.ident.len())));
                 indent = p.msg_start;
                 emb.emit(sink, ev, ident);

@@ -520,6 +520,9 @@ fn set_field(
             Some(at) => Text::span(at + s, at + e),
             None => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         };
+        // Fields arrive one by one as the report goes on (a few per report): exact room,
+        // as every event's fields have.
+        ev.fields.reserve_exact(1);
         ev.fields.push((a, v));
     }
 }
@@ -717,6 +720,10 @@ fn report_line_ahead(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 impl Format for Kernel {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "kernel"
     }

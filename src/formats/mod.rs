@@ -59,6 +59,13 @@ pub trait Format: Sync {
     fn is_continuation(&self, _ident: &str, _msg: &[u8]) -> bool {
         false
     }
+    /// False when neither [`Format::refine`] nor [`Format::is_continuation`] can answer for
+    /// any message written by `ident`: the journal formats ask once per identifier and then
+    /// skip this format for every entry of it (most identifiers embed no format). The
+    /// default, true, is always correct; a format without embedded records says false.
+    fn embeds(&self, _ident: &str) -> bool {
+        true
+    }
     /// Finds a safe record boundary at or after byte `near` of `bytes` (a whole source):
     /// the start of a line such that parsing `bytes[..b]` and `bytes[b..]` each from a
     /// fresh state gives the same events as one sequential parse. `None` (the default)
@@ -494,27 +501,35 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(n);
     // The last copied source range and where it went.
     let mut last = (0usize, 0usize, 0usize);
-    // Per field name (indexed by its atom), the last value copied (at, len): a value
-    // repeated from one event to the next (a trace's section and executor, a journal's
-    // identifier and unit, atticd's target) is kept once.
-    let mut repeated: Vec<(usize, usize)> = Vec::new();
+    // Per field name (indexed by its atom), the last few distinct values copied (at, len,
+    // first eight bytes), most recent first: a value repeated from one event to the next (a
+    // trace's section and executor, atticd's target) is kept once, and so is one that comes
+    // back after a few others (a journal interleaves its units: identifier, unit and
+    // transport take a handful of values, repeated over hundreds of thousands of entries).
+    // The first bytes held here tell most candidates apart without reading the copies, far
+    // back in `out` (and decide alone for values of eight bytes or less).
+    let mut repeated: Vec<[(usize, usize, u64); RECENT_VALUES]> = Vec::new();
     let mut relocate = |t: &mut Text, field: Option<Atom>, out: &mut Vec<u8>| {
         let Some((s, e)) = clamp(t, n) else { return };
         let value = &bytes[s..e];
         let slot = field.map(|a| {
             let i = a.0 as usize;
             if i >= repeated.len() {
-                repeated.resize(i + 1, (0, usize::MAX));
+                repeated.resize(i + 1, [(0, usize::MAX, 0); RECENT_VALUES]);
             }
             i
         });
+        // The position among the field's recent values of an equal one.
+        let head = slot.map_or(0, |_| first_word(value));
+        let hit = slot.and_then(|i| {
+            repeated[i].iter().position(|&(at, len, h)| {
+                len == value.len() && h == head && (len <= 8 || &out[at..at + len] == value)
+            })
+        });
         let at = if s >= last.0 && e <= last.1 {
             last.2 + (s - last.0)
-        } else if let Some(i) = slot.filter(|&i| {
-            let (at, len) = repeated[i];
-            len == value.len() && &out[at..at + len] == value
-        }) {
-            repeated[i].0
+        } else if let (Some(i), Some(j)) = (slot, hit) {
+            repeated[i][j].0
         } else {
             let at = out.len();
             out.extend_from_slice(value);
@@ -522,7 +537,14 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
             at
         };
         if let Some(i) = slot {
-            repeated[i] = (at, e - s);
+            // To the front; a value seen before leaves its old place, a new one pushes the
+            // oldest out.
+            // (A plain loop: most hits are at the front, where there is nothing to move.)
+            let r = &mut repeated[i];
+            for k in (1..=hit.unwrap_or(RECENT_VALUES - 1)).rev() {
+                r[k] = r[k - 1];
+            }
+            r[0] = (at, e - s, head);
         }
         *t = Text::Span {
             start: at as u64,
@@ -537,6 +559,18 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     }
     out.shrink_to_fit();
     out
+}
+
+/// Distinct recent values per field name that [`keep_referenced_text`] reuses.
+const RECENT_VALUES: usize = 8;
+
+/// The first eight bytes of `v` as a word (zero-padded): with the length, the whole value
+/// when it is no longer.
+fn first_word(v: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let k = v.len().min(8);
+    w[..k].copy_from_slice(&v[..k]);
+    u64::from_le_bytes(w)
 }
 
 /// The chunk size for a source of `len` bytes: one chunk per worker thread (at least
@@ -761,6 +795,129 @@ mod tests {
         assert_eq!(evs[2].message.bytes(&k), b"");
         assert_eq!(evs[2].fields[0].1, span(7, 6));
         assert_eq!(evs[2].fields[1].1.bytes(&k), b"ni");
+    }
+
+    #[test]
+    fn a_format_that_does_not_embed_an_identifier_never_answers_for_it() {
+        // `Embedded` skips a format for every entry of an identifier it does not embed:
+        // correct only while `refine` and `is_continuation` agree with `embeds`.
+        let mut idents: Vec<String> = [
+            "atticd",
+            "attic-server",
+            "gitlab-runner",
+            "gitlab-ci-multi-runner",
+            "nix",
+            "nix-daemon",
+            "nixos-rebuild",
+            "nix-gc",
+            "nixpkgs-review",
+            "switch-to-configuration",
+            "sshd",
+            "kernel",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for src in crate::ingest::fixture_and_sample_sources() {
+            let p = parse_source(&src, None);
+            for ev in &p.events {
+                let u = p.atoms.get(ev.unit);
+                if !idents.iter().any(|i| i == u) {
+                    idents.push(u.to_string());
+                }
+            }
+            for l in crate::lines::Lines::new(&src.bytes, src.terminator).take(400) {
+                lines.push(l.text.to_vec());
+            }
+        }
+        assert!(lines.len() > 1000, "fixtures not found");
+        let mut answered = 0;
+        for id in &idents {
+            for f in FORMATS {
+                let embeds = f.embeds(id);
+                for l in &lines {
+                    let says = f.refine(id, l).is_some() || f.is_continuation(id, l);
+                    assert!(
+                        embeds || !says,
+                        "{} answers for `{id}` without embedding it: {}",
+                        f.name(),
+                        String::from_utf8_lossy(l)
+                    );
+                    answered += usize::from(says);
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn field_vectors_are_allocated_exactly() {
+        // One allocation per event, never grown by doubling nor trimmed after parsing (the
+        // loader trims what has room to spare): a million events, a million small vectors.
+        let mut n = 0;
+        let mut spare: Vec<String> = Vec::new();
+        for src in crate::ingest::fixture_and_sample_sources() {
+            let p = parse_source(&src, None);
+            for ev in &p.events {
+                n += 1;
+                if ev.fields.capacity() != ev.fields.len() {
+                    spare.push(format!(
+                        "{} ({}) line {}: {} fields, room for {}",
+                        src.path,
+                        name_of(ev.format),
+                        ev.line,
+                        ev.fields.len(),
+                        ev.fields.capacity()
+                    ));
+                }
+            }
+        }
+        assert!(n > 1000, "fixtures not found");
+        assert!(spare.is_empty(), "{}", spare.join("\n"));
+    }
+
+    #[test]
+    fn kept_text_holds_interleaved_field_values_once() {
+        // A journal's units alternate: each value is copied the first time only, until more
+        // than RECENT_VALUES others came between two uses.
+        let bytes = b"kubelet sshd etcd kubelet etcd sshd kubelet systemd-logind systemd-resolv systemd-logind";
+        let words: Vec<(usize, usize)> = bytes
+            .split(|&c| c == b' ')
+            .scan(0, |at, w| {
+                let s = *at;
+                *at += w.len() + 1;
+                Some((s, s + w.len()))
+            })
+            .collect();
+        let mut evs: Vec<Event> = words
+            .iter()
+            .map(|&(s, e)| Event {
+                message: Text::Owned("m".into()),
+                fields: vec![(Atom(1), Text::span(s, e))],
+                ..Event::default()
+            })
+            .collect();
+        let k = keep_referenced_text(&mut evs, bytes);
+        // Same length and first eight bytes, other values: both kept.
+        assert_eq!(k, b"kubeletsshdetcdsystemd-logindsystemd-resolv");
+        let got: Vec<&[u8]> = evs.iter().map(|e| e.fields[0].1.bytes(&k)).collect();
+        let want: Vec<&[u8]> = words.iter().map(|&(s, e)| &bytes[s..e]).collect();
+        assert_eq!(got, want);
+        // Past the recent values: copied again.
+        let many: Vec<u8> = (0..=RECENT_VALUES)
+            .chain([0])
+            .flat_map(|i| format!("u{i} ").into_bytes())
+            .collect();
+        let mut evs: Vec<Event> = (0..RECENT_VALUES + 2)
+            .map(|i| Event {
+                fields: vec![(Atom(1), Text::span(3 * i, 3 * i + 2))],
+                ..Event::default()
+            })
+            .collect();
+        let k = keep_referenced_text(&mut evs, &many);
+        assert_eq!(k.len(), 2 * (RECENT_VALUES + 2));
+        assert_eq!(evs[RECENT_VALUES + 1].fields[0].1.bytes(&k), b"u0");
     }
 
     #[test]

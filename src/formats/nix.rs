@@ -589,6 +589,12 @@ impl KeyAtoms {
         atoms: &mut crate::event::Atoms,
         k: &'static str,
     ) -> crate::event::Atom {
+        // A name is nearly always the same literal as last time: its address says so
+        // without comparing the bytes.
+        let same = |n: &&str| std::ptr::eq(n.as_ptr(), k.as_ptr()) && n.len() == k.len();
+        if let Some((_, a)) = self.0.iter().find(|(n, _)| same(n)) {
+            return *a;
+        }
         if let Some((_, a)) = self.0.iter().find(|(n, _)| *n == k) {
             return *a;
         }
@@ -607,13 +613,21 @@ pub(crate) fn add_fields(
     off: usize,
     fields: &[(&'static str, Range<usize>)],
 ) {
-    ev.fields.reserve(fields.len());
+    // Exactly (`reserve` would round an empty list up to four): events are kept whole
+    // until the report, and trimmed again after parsing when they have spare room. A
+    // vector the caller keeps room in (a reused one) is left as it is.
+    let exact = ev.fields.capacity() == ev.fields.len();
+    ev.fields.reserve_exact(fields.len());
     for (k, r) in fields {
         let a = keys.get(atoms, k);
         if ev.fields.iter().any(|(n, _)| *n == a) {
             continue;
         }
         ev.fields.push((a, clean.text(r.start + off..r.end + off)));
+    }
+    if exact {
+        // A name given twice left room for one more.
+        ev.fields.shrink_to_fit();
     }
 }
 
@@ -651,6 +665,27 @@ impl Pending {
             ev.message = Text::Owned(std::mem::take(&mut self.buf).into_boxed_str());
         }
     }
+}
+
+/// True for the journal identifiers whose messages [`Nix`] refines.
+fn refines_ident(ident: &str) -> bool {
+    matches!(
+        ident,
+        "nix"
+            | "nix-daemon"
+            | "nix-store"
+            | "nixos-rebuild"
+            | "nixos-rebuild-ng"
+            | "nixos-upgrade"
+            | "switch-to-configuration"
+            | "nix-gc"
+            | "nixos-activation"
+    )
+}
+
+/// True for the journal identifiers whose indented messages continue a Nix error block.
+fn continues_ident(ident: &str) -> bool {
+    ident.starts_with("nix")
 }
 
 impl Format for Nix {
@@ -749,19 +784,11 @@ impl Format for Nix {
         }
         pending.flush(&mut sink.events);
     }
+    fn embeds(&self, ident: &str) -> bool {
+        refines_ident(ident) || continues_ident(ident)
+    }
     fn refine(&self, ident: &str, msg: &[u8]) -> Option<Refined> {
-        if !matches!(
-            ident,
-            "nix"
-                | "nix-daemon"
-                | "nix-store"
-                | "nixos-rebuild"
-                | "nixos-rebuild-ng"
-                | "nixos-upgrade"
-                | "switch-to-configuration"
-                | "nix-gc"
-                | "nixos-activation"
-        ) {
+        if !refines_ident(ident) {
             return None;
         }
         if memchr::memchr(0x1b, msg).is_none() {
@@ -789,7 +816,7 @@ impl Format for Nix {
         })
     }
     fn is_continuation(&self, ident: &str, msg: &[u8]) -> bool {
-        ident.starts_with("nix") && continues_block(&crate::text::strip_ansi(msg))
+        continues_ident(ident) && continues_block(&crate::text::strip_ansi(msg))
     }
 }
 

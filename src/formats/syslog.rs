@@ -144,6 +144,10 @@ pub fn parse_header(line: &[u8]) -> Option<Header<'_>> {
 }
 
 impl Format for Syslog {
+    /// No records of this format travel inside a journal entry.
+    fn embeds(&self, _ident: &str) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "syslog"
     }
