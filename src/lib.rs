@@ -305,11 +305,6 @@ fn parse_one(
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
         ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
     };
-    // A field list grown by pushing holds room for more: trimmed here, while the allocator
-    // can reuse the space for the next source.
-    for ev in &mut parsed.events {
-        ev.fields.shrink_to_fit();
-    }
     use std::sync::atomic::Ordering::Relaxed;
     let inputs_done = progress.done.fetch_add(1, Relaxed) + 1;
     let bytes_done = progress.bytes_done.fetch_add(n, Relaxed) + n;
