@@ -112,9 +112,11 @@ pub fn load(inputs: &[PathBuf], opts: &Options) -> Result<(Timeline, Timings), E
 pub enum Keep<'a> {
     /// Every message and field ([`load`]).
     All,
-    /// Messages, no fields: what `gaplog timeline` prints and exports.
+    /// Messages, no fields: what `gaplog timeline` prints and exports. Signal rules that
+    /// read fields find none in such a timeline.
     Messages,
-    /// No text: what `gaplog formats` reads (counts, hosts, first and last times).
+    /// No text: what `gaplog formats` reads (counts, hosts, first and last times). An
+    /// analysis of such a timeline finds no signals.
     Nothing,
     /// The message and fields of the events the report can quote: each source is scanned
     /// with this catalog and its unexplained errors are picked right after parsing
@@ -137,13 +139,11 @@ pub fn load_keeping(
     let found = ingest::discover(inputs);
     let discover_ms = ms(td);
     let t0 = Instant::now();
-    let progress = ProgressCounter::new(
-        found.len() as u64,
-        found
-            .iter()
-            .map(|f| std::fs::metadata(&f.fs_path).map_or(0, |m| m.len()))
-            .sum(),
-    );
+    let sizes: Vec<u64> = found
+        .iter()
+        .map(|f| std::fs::metadata(&f.fs_path).map_or(0, |m| m.len()))
+        .collect();
+    let progress = ProgressCounter::new(found.len() as u64, sizes.iter().sum());
     if let Some(report) = &opts.progress.0 {
         // A first update before any work, so a bar can show the total from the start.
         report(ProgressUpdate {
@@ -154,23 +154,37 @@ pub fn load_keeping(
     }
     // Read, parse and keep only the referenced text source by source, on the worker that
     // read it: the whole input is never in memory at once, only the files being parsed.
-    let (sources, split): (Vec<SourceData>, Vec<(u64, u64)>) = pool.install(|| {
-        found
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let t = Instant::now();
-                let buf = SPARE.with_borrow_mut(std::mem::take);
-                let src = ingest::read_into(i as u32, f, &opts.ingest, buf);
-                let read_ns = t.elapsed().as_nanos() as u64;
-                let t = Instant::now();
-                let (data, input) = parse_one(src, &forced, &progress, opts, keep);
-                SPARE.with_borrow_mut(|s| *s = input);
-                (data, (read_ns, t.elapsed().as_nanos() as u64))
-            })
-            .unzip()
+    // Largest files first, each worker taking the next from one queue: a large file's
+    // buffer and events are in memory while little else is (taken last, two of them came on
+    // top of everything parsed before), and the run ends on small files, so no worker waits
+    // for another's large one. Results go back to input order (source ids are positions).
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let per_worker: Vec<Vec<Loaded>> = pool.broadcast(|_| {
+        let mut mine = Vec::new();
+        while let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            let t = Instant::now();
+            // The last file's buffer, cut to this file's size: files come largest first, so
+            // the buffer only shrinks (giving back what this file does not need) and its
+            // pages, already touched, cost no fault.
+            let mut buf = SPARE.with_borrow_mut(std::mem::take);
+            buf.clear();
+            buf.shrink_to(sizes[i] as usize + 4096);
+            let src = ingest::read_into(i as u32, &found[i], &opts.ingest, buf);
+            let read_ns = t.elapsed().as_nanos() as u64;
+            let t = Instant::now();
+            let (data, input) = parse_one(src, &forced, &progress, opts, keep);
+            SPARE.with_borrow_mut(|s| *s = input);
+            mine.push((i, data, (read_ns, t.elapsed().as_nanos() as u64)));
+        }
+        mine
     });
-    // The spare buffers (each as large as the largest file its worker read) go now.
+    let mut done: Vec<Loaded> = per_worker.into_iter().flatten().collect();
+    done.sort_unstable_by_key(|d| d.0);
+    let (sources, split): (Vec<SourceData>, Vec<(u64, u64)>) =
+        done.into_iter().map(|(_, d, t)| (d, t)).unzip();
+    // The spare buffers go now.
     pool.broadcast(|_| SPARE.take());
     // One wall time for both, shared out by the time each took on its worker.
     let wall = ms(t0);
@@ -244,6 +258,9 @@ pub fn load_sources_keeping(
     Ok((tl, timings))
 }
 
+/// A source read and parsed by a worker: (input position, the source, (read, parse) ns).
+type Loaded = (usize, SourceData, (u64, u64));
+
 thread_local! {
     /// The last input buffer of this worker, reused for its next file (see
     /// [`ingest::read_into`]).
@@ -270,9 +287,10 @@ impl ProgressCounter {
 }
 
 /// Parses one source and takes its [`digest::Digest`]; drops the text `keep` does not keep
-/// (with a catalog, after taking the signal hits and unexplained picks). Then keeps of its bytes only the text its events reference (see
-/// [`formats::keep_referenced_text`]); returns the input's buffer (emptied) for the next
-/// read.
+/// (with a catalog, after taking the signal hits and unexplained picks); keeps of its bytes
+/// only the text its events still reference (see [`formats::keep_referenced_text`]); and
+/// splits the events into [`event::Slim`]s and the kept [`timeline::Texts`]. Returns the
+/// input's buffer (emptied) for the next read.
 fn parse_one(
     mut src: ingest::Source,
     forced: &[(String, u16)],

@@ -65,17 +65,24 @@ impl SourceData {
                 items.extend(evs.into_iter().map(take));
                 Texts { index: None, items }
             }
-            Which::Some(index) => {
-                let mut items = Vec::with_capacity(index.len());
-                let mut next = index.iter().peekable();
+            Which::Some(wanted) => {
+                // The index is rebuilt from what was taken: an entry past the last event (or
+                // out of order) is skipped, never looked up.
+                let mut index = Vec::with_capacity(wanted.len());
+                let mut items = Vec::with_capacity(wanted.len());
+                let mut next = wanted.iter().peekable();
                 for (i, e) in evs.into_iter().enumerate() {
+                    while next.peek().is_some_and(|&&k| (k as usize) < i) {
+                        next.next();
+                    }
                     if next.peek().is_some_and(|&&k| k as usize == i) {
                         next.next();
+                        index.push(i as u32);
                         items.push(take(e));
                     }
                 }
                 Texts {
-                    index: Some(index.clone()),
+                    index: Some(index),
                     items,
                 }
             }
@@ -935,6 +942,13 @@ mod tests {
         let none = SourceData::split(src, parsed, digest, &Which::Some(Vec::new()));
         assert!(none.texts.is_empty());
         assert_eq!(none.events.len(), 4);
+
+        // Indices past the end or out of order are skipped.
+        let (src, parsed) = four();
+        let digest = crate::digest::Digest::default();
+        let odd = SourceData::split(src, parsed, digest, &Which::Some(vec![2, 0, 2, 9]));
+        assert_eq!(odd.texts.len(), 1);
+        assert!(odd.texts.get(2).is_some() && odd.texts.get(0).is_none());
     }
 
     fn exported(tl: &Timeline, format: ExportFormat, batch: usize) -> Vec<u8> {
