@@ -1,8 +1,9 @@
 //! The [`Analysis`]: the one value every renderer draws from, and the JSON report model
 //! (`schema: "gaplog/report/v1"`, documented field by field in `docs/report-schema.md`).
 //!
-//! All strings here are owned and already shortened; [`Analysis::redact`] rewrites every
-//! one of them once, before any renderer sees the value. Field order is the JSON key order.
+//! All strings here are owned and already shortened; [`crate::report::redact::redact`]
+//! rewrites every one of them once, before any renderer sees the value. Field order is the
+//! JSON key order.
 
 use serde::Serialize;
 

@@ -30,7 +30,7 @@
 //!   starting at the blank line; a line with NUL bytes is unparsed with its fragments.
 //! - A `+` entry after a `\r` on the same physical line (a trace whose runner wrote no `\n`
 //!   there) overwrites like any `\r`.
-//! - A logical line holds at most [`MAX_JOINED_LINES`] physical lines (a progress bar redrawn
+//! - A logical line holds at most `MAX_JOINED_LINES` physical lines (a progress bar redrawn
 //!   for hours); the next entry starts another.
 //! - Message text that straddles two entries is owned (no span holds it); a marker name cut
 //!   by the join is taken as a span of the same bytes elsewhere in the source (its
