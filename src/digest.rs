@@ -6,7 +6,7 @@
 //! of every message, a key of the first line of the events the clock and the kernel
 //! duplicate check compare, the CI job ids, and (when the whole analysis runs) the signal
 //! hits and the unexplained picks. With those taken, [`crate::analyze`] keeps the text of
-//! only the events the report quotes (see `docs/design.md`, "Text kept after parsing").
+//! only the events the report quotes (see `docs/design.md`, "What a source keeps").
 
 use crate::event::{Atoms, ClockMethod, Event, Text};
 
@@ -46,6 +46,8 @@ impl Digest {
             msg: Vec::with_capacity(events.len()),
             ..Digest::default()
         };
+        // Job id -> its slot; consecutive events mostly share one, which is checked first.
+        let mut slots: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
         for (i, e) in events.iter().enumerate() {
             let m = e.message.bytes(bytes);
             d.msg.push(hash(m));
@@ -58,15 +60,14 @@ impl Digest {
                     .find(|(k, _)| *k == j)
                     .map(|(_, v)| v.bytes(bytes))
             });
+            let last = d.job_runs.last().map_or(NO_JOB, |r| r.1);
             let slot = match id {
                 None => NO_JOB,
-                Some(id) => match d.job_ids.iter().rposition(|x| **x == *id) {
-                    Some(k) => k as u32,
-                    None => {
-                        d.job_ids.push(id.into());
-                        (d.job_ids.len() - 1) as u32
-                    }
-                },
+                Some(id) if d.job_ids.get(last as usize).is_some_and(|x| **x == *id) => last,
+                Some(id) => *slots.entry(id).or_insert_with(|| {
+                    d.job_ids.push(id.into());
+                    (d.job_ids.len() - 1) as u32
+                }),
             };
             if d.job_runs.last().is_none_or(|r| r.1 != slot) {
                 d.job_runs.push((i as u32, slot));

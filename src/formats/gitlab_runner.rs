@@ -111,20 +111,6 @@ pub fn parse_line(b: &[u8]) -> Option<RunnerLine> {
     parse_runner(t)
 }
 
-/// The offset of the first two spaces in a row in `b` (memchr for the space: a substring
-/// searcher built for every journal entry of the runner cost more than the search).
-fn two_spaces(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(j) = memchr::memchr(b' ', &b[i..]) {
-        let s = i + j;
-        if b.get(s + 1) == Some(&b' ') {
-            return Some(s);
-        }
-        i = s + 1;
-    }
-    None
-}
-
 /// The default `runner` format.
 fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     let (severity, lvl, ms) = [
@@ -145,7 +131,7 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     let mut me = b.len();
     let mut kv_from = b.len();
     let mut i = ms;
-    while let Some(j) = two_spaces(&b[i..]) {
+    while let Some(j) = crate::text::find_pair(&b[i..], b' ', b' ') {
         let s = i + j;
         let mut k = s;
         while k < b.len() && b[k] == b' ' {

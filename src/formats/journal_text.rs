@@ -223,7 +223,8 @@ pub fn parse_prefix(line: &[u8]) -> Option<Prefix<'_>> {
     }
     let rest = &line[pos..];
     // `ident[pid]: msg` or `ident: msg`; a message-less `ident:` ends the line.
-    let colon = colon_space(rest).or_else(|| rest.ends_with(b":").then(|| rest.len() - 1))?;
+    let colon = crate::text::find_pair(rest, b':', b' ')
+        .or_else(|| rest.ends_with(b":").then(|| rest.len() - 1))?;
     let tag = &rest[..colon];
     if tag.is_empty() || tag.len() > 128 {
         return None;
@@ -250,21 +251,6 @@ pub fn parse_prefix(line: &[u8]) -> Option<Prefix<'_>> {
         precise,
         ts_len: used,
     })
-}
-
-/// The offset of the first `: ` in `b` (memchr for the colon: cheaper than a substring
-/// searcher built per line).
-#[inline]
-fn colon_space(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(p) = memchr::memchr(b':', &b[i..]) {
-        let c = i + p;
-        if b.get(c + 1) == Some(&b' ') {
-            return Some(c);
-        }
-        i = c + 1;
-    }
-    None
 }
 
 /// What a marker line says.

@@ -547,15 +547,6 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
     // The events a signal explains, one bit per event of each source: tested for every
     // event, a bit is cheaper than a hash lookup. Only needed for sources whose picks were
     // not made while their text was live.
-    let bits = |n: usize, set: &mut dyn Iterator<Item = usize>| {
-        let mut v = vec![0u64; n.div_ceil(64)];
-        for i in set {
-            if let Some(w) = v.get_mut(i / 64) {
-                *w |= 1 << (i % 64);
-            }
-        }
-        v
-    };
     let mut by_source: Vec<Vec<usize>> = vec![Vec::new(); tl.sources.len()];
     for s in sigs {
         if let Some(v) = by_source.get_mut(s.ev.source as usize) {
@@ -570,11 +561,11 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
         .map(|(s, explained)| {
             let n = s.events.len();
             match &s.digest.picked {
-                Some(p) => bits(n, &mut p.iter().map(|&i| i as usize)),
+                Some(p) => bits(n, p.iter().map(|&i| i as usize)),
                 None => {
-                    let explained = bits(n, &mut explained.iter().copied());
+                    let explained = bits(n, explained.iter().copied());
                     let p = pick_source(s.views(), |i| explained[i / 64] & (1 << (i % 64)) != 0);
-                    bits(n, &mut p.iter().map(|&i| i as usize))
+                    bits(n, p.iter().map(|&i| i as usize))
                 }
             }
         })
@@ -613,6 +604,17 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
             ),
         })
         .collect()
+}
+
+/// A bit set of `n` bits with the bits of `set` on (indices past `n` are ignored).
+fn bits(n: usize, set: impl Iterator<Item = usize>) -> Vec<u64> {
+    let mut v = vec![0u64; n.div_ceil(64)];
+    for i in set {
+        if let Some(w) = v.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+    v
 }
 
 /// The error events of one source that no signal explains (`explained(index)`), as event
