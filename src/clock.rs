@@ -508,7 +508,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             let kernel_unit = inp.atoms.find("kernel");
             let mut last = usize::MAX;
             for (k, ev) in inp.events.iter().enumerate() {
-                if let (Some(m), ClockMethod::Exact) = (ev.mono_us(), ev.clock) {
+                if let (Some(m), ClockMethod::Exact) = (inp.digest.mono(k), ev.clock) {
                     let start = ev.time.saturating_sub(m.saturating_mul(1000));
                     if !ev.boot.is_none() {
                         if g.boots.get(last).is_none_or(|b| b.0 != ev.boot) {
@@ -616,8 +616,8 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             } else {
                 // By kernel lines present in both.
                 let mut hits: Vec<(i64, &String, &String)> = Vec::new();
-                for (k, ev) in inp.events.iter().enumerate() {
-                    if let Some(m) = ev.mono_us()
+                for k in 0..inp.events.len() {
+                    if let Some(m) = inp.digest.mono(k)
                         && let Some(key) = inp.digest.key(k)
                         && let Some((h, b, s)) = kernel.get(&(m, key))
                     {
@@ -656,9 +656,9 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
         // The boot start of the previous event's boot atom: looked up again only when the
         // boot changes.
         let mut own_cache: Option<(Atom, Option<i64>)> = None;
-        for ev in inp.events.iter_mut() {
+        for (k, ev) in inp.events.iter_mut().enumerate() {
             if ev.clock == ClockMethod::Monotonic
-                && let Some(m) = ev.mono_us()
+                && let Some(m) = inp.digest.mono(k)
             {
                 // A source spanning several boots (journalctl -o short-monotonic with
                 // `-- Boot` markers) maps each event by its own boot when that is known.

@@ -24,6 +24,10 @@ pub struct Digest {
     pub job_runs: Vec<(u32, u32)>,
     /// The distinct job ids of the source.
     pub job_ids: Vec<Box<[u8]>>,
+    /// Per event, its monotonic stamp ([`Event::mono_us`], `i64::MIN` for none); empty when
+    /// no event of the source has one. Kept here rather than in every
+    /// [`crate::event::Slim`]: most sources (job traces, syslog text, atticd) have none.
+    pub mono: Vec<i64>,
     /// The signal hits of every event, when the scan ran while the text was live.
     pub hits: Option<Vec<crate::signals::Hit>>,
     /// The unexplained-error picks (event indices, ascending), when made while the text
@@ -46,6 +50,13 @@ impl Digest {
             msg: Vec::with_capacity(events.len()),
             ..Digest::default()
         };
+        if events.iter().any(|e| e.mono_us.is_some()) {
+            // A stamp is a non-negative count of microseconds; none is ever `i64::MIN`.
+            d.mono = events
+                .iter()
+                .map(|e| e.mono_us.unwrap_or(i64::MIN))
+                .collect();
+        }
         // Job id -> its slot; consecutive events mostly share one, which is checked first.
         let mut slots: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
         for (i, e) in events.iter().enumerate() {
@@ -83,6 +94,18 @@ impl Digest {
             .binary_search_by_key(&i, |k| k.0)
             .ok()
             .map(|k| self.keys[k].1)
+    }
+
+    /// The monotonic stamp of event `index`, if it has one.
+    pub fn mono(&self, index: usize) -> Option<i64> {
+        self.mono.get(index).copied().filter(|&m| m != i64::MIN)
+    }
+
+    /// Forgets what only the clock and the kernel duplicate check read (the first-line keys
+    /// and the monotonic stamps), once both have run.
+    pub fn drop_clock_inputs(&mut self) {
+        self.keys = Vec::new();
+        self.mono = Vec::new();
     }
 
     /// The job id of event `index`.
@@ -219,6 +242,12 @@ mod tests {
         assert_eq!(d.job(2), None);
         assert_eq!(d.job(9), None);
         assert_eq!(d.job_runs, vec![(0, 0), (2, NO_JOB)]);
+        assert_eq!(
+            (d.mono(0), d.mono(1), d.mono(2), d.mono(3)),
+            (None, Some(5), Some(6), None)
+        );
+        // A source without stamps keeps no column of them.
+        assert!(Digest::compute(&[a.clone()], &atoms, bytes).mono.is_empty());
         // With a monotonic-only event, every stamped event is keyed.
         let m = ev(app, ClockMethod::Monotonic, Some(7), Text::span(0, 3));
         let d = Digest::compute(&[a, b, c, m], &atoms, bytes);
@@ -226,6 +255,10 @@ mod tests {
             d.keys.iter().map(|k| k.0).collect::<Vec<_>>(),
             vec![0, 1, 2, 3]
         );
+        let mut d = d;
+        d.drop_clock_inputs();
+        assert_eq!((d.key(0), d.mono(3)), (None, None));
+        assert_eq!(d.msg.len(), 4);
     }
 
     #[test]

@@ -315,17 +315,15 @@ impl Event {
     }
 }
 
-/// An event as the stages after parsing hold it: an [`Event`] without its text and its
-/// physical extent, in 48 bytes instead of 120 (options are sentinels, not tags). Its
-/// message and fields, when the run keeps them, are in the source's
-/// [`crate::timeline::Texts`]; what later stages need of the rest is in its
-/// [`crate::digest::Digest`].
+/// An event as the stages after parsing hold it: an [`Event`] without its text, its
+/// physical extent and its monotonic stamp, in 32 bytes instead of 120 (options are
+/// sentinels, not tags). Its message and fields, when the run keeps them, are in the
+/// source's [`crate::timeline::Texts`]; what later stages need of the rest (the monotonic
+/// stamp among it) is in its [`crate::digest::Digest`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slim {
     /// As [`Event::time`].
     pub time: i64,
-    /// [`Event::mono_us`], `i64::MIN` for none.
-    mono: i64,
     /// As [`Event::line`].
     pub line: u32,
     /// As [`Event::host`].
@@ -336,15 +334,18 @@ pub struct Slim {
     pub unit: Atom,
     /// [`Event::pid`], `u32::MAX` for none.
     pid: u32,
-    /// As [`Event::format`].
-    pub format: u16,
-    /// [`Event::inner`], `u16::MAX` for none.
-    inner: u16,
+    /// [`Event::format`]: an index into a registry of a dozen formats.
+    format: u8,
+    /// [`Event::inner`], `u8::MAX` for none.
+    inner: u8,
     /// As [`Event::clock`].
     pub clock: ClockMethod,
     /// As [`Event::severity`].
     pub severity: Severity,
 }
+
+// Format indices fit the slim event's byte, with `u8::MAX` left for "none".
+const _: () = assert!(crate::formats::FORMATS.len() < u8::MAX as usize);
 
 impl Default for Slim {
     fn default() -> Slim {
@@ -354,19 +355,19 @@ impl Default for Slim {
 
 impl From<&Event> for Slim {
     fn from(e: &Event) -> Slim {
+        // A format index past the registry (only a hand-built event has one) reads back
+        // as "unknown", like the index itself would.
+        let index = |f: u16| u8::try_from(f).unwrap_or(u8::MAX - 1);
         Slim {
             time: e.time,
-            // A stamp is a non-negative count of microseconds; none is ever this one.
-            mono: e.mono_us.unwrap_or(i64::MIN),
             line: e.line,
             host: e.host,
             boot: e.boot,
             unit: e.unit,
             // Process ids stay below 2^22 on Linux.
             pid: e.pid.unwrap_or(u32::MAX),
-            format: e.format,
-            // A format registry index: a handful of formats.
-            inner: e.inner.unwrap_or(u16::MAX),
+            format: index(e.format),
+            inner: e.inner.map_or(u8::MAX, index),
             clock: e.clock,
             severity: e.severity,
         }
@@ -374,17 +375,17 @@ impl From<&Event> for Slim {
 }
 
 impl Slim {
-    /// As [`Event::mono_us`].
-    pub fn mono_us(&self) -> Option<i64> {
-        (self.mono != i64::MIN).then_some(self.mono)
-    }
     /// As [`Event::pid`].
     pub fn pid(&self) -> Option<u32> {
         (self.pid != u32::MAX).then_some(self.pid)
     }
+    /// As [`Event::format`].
+    pub fn format(&self) -> u16 {
+        u16::from(self.format)
+    }
     /// As [`Event::inner`].
     pub fn inner(&self) -> Option<u16> {
-        (self.inner != u16::MAX).then_some(self.inner)
+        (self.inner != u8::MAX).then_some(u16::from(self.inner))
     }
 }
 
@@ -393,8 +394,8 @@ mod slim_tests {
     use super::*;
 
     #[test]
-    fn a_slim_event_is_48_bytes_and_keeps_every_attribute() {
-        assert_eq!(std::mem::size_of::<Slim>(), 48);
+    fn a_slim_event_is_32_bytes_and_keeps_every_attribute() {
+        assert_eq!(std::mem::size_of::<Slim>(), 32);
         let e = Event {
             time: 7,
             mono_us: Some(0),
@@ -411,15 +412,12 @@ mod slim_tests {
         };
         let s = Slim::from(&e);
         assert_eq!(
-            (s.time, s.mono_us(), s.line, s.pid(), s.inner(), s.format),
-            (7, Some(0), 3, Some(0), Some(0), 4)
+            (s.time, s.line, s.pid(), s.inner(), s.format()),
+            (7, 3, Some(0), Some(0), 4)
         );
         assert_eq!((s.host, s.boot, s.unit), (Atom(1), Atom(2), Atom(3)));
         assert_eq!((s.clock, s.severity), (ClockMethod::Exact, Severity::Err));
         let none = Slim::from(&Event::default());
-        assert_eq!(
-            (none.mono_us(), none.pid(), none.inner()),
-            (None, None, None)
-        );
+        assert_eq!((none.pid(), none.inner()), (None, None));
     }
 }

@@ -50,36 +50,33 @@ impl SourceData {
         digest: crate::digest::Digest,
         which: &Which,
     ) -> SourceData {
-        let evs = std::mem::take(&mut parsed.events);
-        let events = evs.iter().map(Slim::from).collect();
-        let take = |e: Event| Kept {
+        let mut evs = std::mem::take(&mut parsed.events);
+        let take = |e: &mut Event| Kept {
             end_line: e.end_line,
-            message: e.message,
-            fields: e.fields,
+            message: std::mem::take(&mut e.message),
+            fields: std::mem::take(&mut e.fields),
         };
         let texts = match which {
-            Which::All => {
-                // Into a vector of its own size: collecting would reuse the events' larger
-                // buffer in place and keep all of it.
-                let mut items = Vec::with_capacity(evs.len());
-                items.extend(evs.into_iter().map(take));
-                Texts { index: None, items }
-            }
+            Which::All => Texts {
+                index: None,
+                items: evs.iter_mut().map(&take).collect(),
+            },
             Which::Some(wanted) => {
                 // The index is rebuilt from what was taken: an entry past the last event (or
                 // out of order) is skipped, never looked up.
                 let mut index = Vec::with_capacity(wanted.len());
                 let mut items = Vec::with_capacity(wanted.len());
-                let mut next = wanted.iter().peekable();
-                for (i, e) in evs.into_iter().enumerate() {
-                    while next.peek().is_some_and(|&&k| (k as usize) < i) {
-                        next.next();
+                let mut last = None;
+                for &k in wanted {
+                    if last.is_some_and(|l| k <= l) {
+                        continue;
                     }
-                    if next.peek().is_some_and(|&&k| k as usize == i) {
-                        next.next();
-                        index.push(i as u32);
-                        items.push(take(e));
-                    }
+                    let Some(e) = evs.get_mut(k as usize) else {
+                        break;
+                    };
+                    last = Some(k);
+                    index.push(k);
+                    items.push(take(e));
                 }
                 Texts {
                     index: Some(index),
@@ -87,6 +84,10 @@ impl SourceData {
                 }
             }
         };
+        // Converted in the events' own buffer (a slim event fits in the space of one), then
+        // shrunk: the parsed and the slim events are never both whole in memory.
+        let mut events: Vec<Slim> = evs.into_iter().map(|e| Slim::from(&e)).collect();
+        events.shrink_to_fit();
         SourceData {
             src,
             parsed,
@@ -105,7 +106,7 @@ impl SourceData {
             let k = self.texts.get(i);
             View {
                 unit: e.unit,
-                format: e.format,
+                format: e.format(),
                 inner: e.inner(),
                 severity: e.severity,
                 message: k.map_or(&b""[..], |k| k.message.bytes(bytes)),
@@ -250,12 +251,14 @@ fn ev_ref(k: &OrderKey) -> EvRef {
 impl Timeline {
     /// Merges and deduplicates.
     pub fn build(sources: Vec<SourceData>) -> Timeline {
+        Timeline::build_sliced(sources, SLICE_EVENTS)
+    }
+
+    /// [`Timeline::build`], merging in slices of about `slice_events` events.
+    fn build_sliced(sources: Vec<SourceData>, slice_events: usize) -> Timeline {
         // Drop flags per source and event index: both duplicate passes read them in the
         // order they touch events, and the final filter needs no second copy of the order.
-        let mut drop: Vec<Vec<bool>> = sources
-            .iter()
-            .map(|s| vec![false; s.events.len()])
-            .collect();
+        let mut drop = Dropped::new(&sources);
         let mut tl = Timeline {
             sources,
             order: Vec::new(),
@@ -279,43 +282,82 @@ impl Timeline {
         // change what stays. The golden reports and the 1 GB bench corpus give the same
         // result either way.
         tl.dedupe_kernel(&atom_hash, &mut drop);
-        // Sort packed 16-byte keys ([`OrderKey`]) rather than references whose key is looked
-        // up through two indirections per comparison; untimed events go last, in source
-        // order. Sized up front: collecting from a flat map would double its way there and
-        // hold the old and the new buffer at once.
-        let mut keyed: Vec<OrderKey> =
-            Vec::with_capacity(tl.sources.iter().map(|s| s.events.len()).sum());
-        for s in &tl.sources {
-            keyed.extend(
-                s.events
+        // The clock ran before, the kernel pass just now: what only they read goes before
+        // the order exists.
+        for s in &mut tl.sources {
+            s.digest.drop_clock_inputs();
+        }
+        tl.order = tl.merge(&atom_hash, &mut drop, slice_events);
+        tl.duplicates = drop.count();
+        tl
+    }
+
+    /// The order of every event not in `drop`, built slice of time by slice of time so
+    /// that the sort keys (16 bytes an event) of only one slice exist beside it; runs the
+    /// same-instant duplicate check on each slice. A slice holds about `slice_events` events
+    /// (at most [`MAX_SLICES`] slices); all events of one instant fall in one slice, so the
+    /// result does not depend on the slicing.
+    fn merge(&self, atom_hash: &[Vec<u64>], drop: &mut Dropped, slice_events: usize) -> Vec<EvRef> {
+        let total: usize = self.sources.iter().map(|s| s.events.len()).sum();
+        let bounds = slice_bounds(&self.sources, total, slice_events);
+        let slices = bounds.len() + 1;
+        // Each event's slice (a byte per event), and how many events of each source fall in
+        // each slice: a slice's keys are written in place, source by source, in parallel.
+        let (ids, counts): (Vec<Vec<u8>>, Vec<Vec<usize>>) = self
+            .sources
+            .par_iter()
+            .map(|s| {
+                let mut counts = vec![0; slices];
+                let ids = s
+                    .events
+                    .iter()
+                    .map(|e| {
+                        let k = bounds.partition_point(|&b| b <= sort_time(e));
+                        counts[k] += 1;
+                        k as u8
+                    })
+                    .collect();
+                (ids, counts)
+            })
+            .unzip();
+        let mut order: Vec<EvRef> = Vec::with_capacity(total);
+        for k in 0..slices {
+            let n: usize = counts.iter().map(|c| c[k]).sum();
+            if n == 0 {
+                continue;
+            }
+            let mut keyed: Vec<OrderKey> = vec![(0, 0); n];
+            let mut parts: Vec<(usize, &mut [OrderKey])> = Vec::with_capacity(self.sources.len());
+            let mut rest = &mut keyed[..];
+            for (i, c) in counts.iter().enumerate() {
+                let (part, tail) = rest.split_at_mut(c[k]);
+                parts.push((i, part));
+                rest = tail;
+            }
+            parts.into_par_iter().for_each(|(i, part)| {
+                let s = &self.sources[i];
+                let mine = ids[i]
                     .iter()
                     .enumerate()
-                    .map(|(i, e)| order_key(e, s.src.id, i as u32)),
-            );
+                    .filter(|&(_, &id)| usize::from(id) == k);
+                for (slot, (j, _)) in part.iter_mut().zip(mine) {
+                    *slot = order_key(&s.events[j], s.src.id, j as u32);
+                }
+            });
+            // Every key is distinct (the index breaks all ties), so an unstable sort gives
+            // the stable order without the merge sort's buffer of the same size.
+            keyed.par_sort_unstable();
+            self.dedupe_instants(&keyed, atom_hash, drop);
+            order.extend(keyed.iter().map(ev_ref).filter(|r| !drop.get(*r)));
         }
-        // Every key is distinct (the index breaks all ties), so an unstable sort gives the
-        // stable order without the merge sort's buffer of the same size.
-        keyed.par_sort_unstable();
-        tl.dedupe_instants(&keyed, &atom_hash, &mut drop);
-        let total = keyed.len();
-        // Collected in place: an `EvRef` is half a key with the same alignment, so the order
-        // reuses the keys' buffer instead of holding a second one beside it at the run's
-        // peak; the shrink then gives the other half back.
-        let mut order: Vec<EvRef> = keyed
-            .into_iter()
-            .map(|k| ev_ref(&k))
-            .filter(|r| !drop[r.source as usize][r.index as usize])
-            .collect();
         order.shrink_to_fit();
-        tl.order = order;
-        tl.duplicates = (total - tl.order.len()) as u64;
-        tl
+        order
     }
 
     /// Same host, same instant, same text, different sources. `keyed` is the sorted list of
     /// [`OrderKey`]s; untimed events (time `i64::MAX`) come last.
     /// `atom_hash` holds the hash of every atom's text, per source.
-    fn dedupe_instants(&self, keyed: &[OrderKey], atom_hash: &[Vec<u64>], drop: &mut [Vec<bool>]) {
+    fn dedupe_instants(&self, keyed: &[OrderKey], atom_hash: &[Vec<u64>], drop: &mut Dropped) {
         let r_of = |k: usize| ev_ref(&keyed[k]);
         // (host hash, source, position in `keyed`) of the current run.
         let mut by_host: Vec<(u64, SourceId, usize)> = Vec::new();
@@ -366,8 +408,6 @@ impl Timeline {
                     g = h;
                 }
                 hashed.sort_unstable();
-                let dropped =
-                    |drop: &[Vec<bool>], r: EvRef| drop[r.source as usize][r.index as usize];
                 let mut g = 0;
                 while g < hashed.len() {
                     let mut h = g + 1;
@@ -376,12 +416,12 @@ impl Timeline {
                     }
                     for x in g..h {
                         let ra = r_of(hashed[x].1);
-                        if dropped(drop, ra) {
+                        if drop.get(ra) {
                             continue;
                         }
                         for &(_, b) in &hashed[x + 1..h] {
                             let rb = r_of(b);
-                            if !dropped(drop, rb) && ra.source != rb.source && self.same(ra, rb) {
+                            if !drop.get(rb) && ra.source != rb.source && self.same(ra, rb) {
                                 // Keep the exact-clocked copy (a journal's, which also carries
                                 // the monotonic stamp), else the earlier one (ra before rb).
                                 let loser = if self.event(rb).clock == ClockMethod::Exact
@@ -391,7 +431,7 @@ impl Timeline {
                                 } else {
                                     rb
                                 };
-                                drop[loser.source as usize][loser.index as usize] = true;
+                                drop.set(loser);
                                 if loser == ra {
                                     break;
                                 }
@@ -409,11 +449,10 @@ impl Timeline {
     /// the journal). Candidates are gathered source by source (sequential reads), kept only
     /// when two sources carry their (host, stamp), then decided in timeline order so that the copy kept is the one the order would meet first, unless a later
     /// copy has the exact clock.
-    fn dedupe_kernel(&self, atom_hash: &[Vec<u64>], drop: &mut [Vec<bool>]) {
-        // Candidates by their timeline rank.
-        let mut cands: Vec<OrderKey> = Vec::new();
-        // (host name hash, monotonic stamp, source, index into `cands`).
-        let mut stamps: Vec<(u64, i64, SourceId, u32)> = Vec::new();
+    fn dedupe_kernel(&self, atom_hash: &[Vec<u64>], drop: &mut Dropped) {
+        // (hash of host name and monotonic stamp, event), 16 bytes per kernel line: a dmesg
+        // and the journal of its boot carry millions, of which few share a stamp.
+        let mut stamps: Vec<(u64, EvRef)> = Vec::new();
         for s in &self.sources {
             let Some(kernel) = s.parsed.atoms.find("kernel") else {
                 continue;
@@ -421,50 +460,59 @@ impl Timeline {
             for (i, e) in s.events.iter().enumerate() {
                 // Without a host (an unaligned dmesg) two machines' identical boot lines
                 // would look like one.
-                let Some(m) = e
-                    .mono_us()
+                let Some(m) = s
+                    .digest
+                    .mono(i)
                     .filter(|_| e.unit == kernel && !e.host.is_none())
                 else {
                     continue;
                 };
                 let hh = atom_hash[s.src.id as usize][e.host.0 as usize];
-                cands.push(order_key(e, s.src.id, i as u32));
-                stamps.push((hh, m, s.src.id, (cands.len() - 1) as u32));
+                let r = EvRef {
+                    source: s.src.id,
+                    index: i as u32,
+                };
+                stamps.push((stamp_key(hh, m), r));
             }
         }
         // Only a (host, stamp) that two sources carry can be a duplicate: sorting the
         // stamps finds those without hashing every kernel line's text (a dmesg and the
-        // journal of its boot share most of theirs; other lines are never compared).
+        // journal of its boot share most of theirs; other lines are never compared). Two
+        // (host, stamp) pairs that share a key only add candidates, checked exactly below.
         stamps.par_sort_unstable();
-        let mut maybe = vec![false; cands.len()];
+        let mut kept = 0;
         let mut g = 0;
         while g < stamps.len() {
             let mut h = g + 1;
-            while h < stamps.len() && stamps[h].0 == stamps[g].0 && stamps[h].1 == stamps[g].1 {
+            while h < stamps.len() && stamps[h].0 == stamps[g].0 {
                 h += 1;
             }
-            if stamps[g..h].iter().any(|x| x.2 != stamps[g].2) {
-                for x in &stamps[g..h] {
-                    maybe[x.3 as usize] = true;
-                }
+            if stamps[g..h]
+                .iter()
+                .any(|x| x.1.source != stamps[g].1.source)
+            {
+                stamps.copy_within(g..h, kept);
+                kept += h - g;
             }
             g = h;
         }
-        let mut k = 0;
-        cands.retain(|_| {
-            k += 1;
-            maybe[k - 1]
-        });
+        stamps.truncate(kept);
+        // Candidates by their timeline rank.
+        let mut cands: Vec<OrderKey> = stamps.iter().map(|&(_, r)| self.order_key(r)).collect();
+        // Freed before the candidates' map grows (`drop` names the flags here).
+        std::mem::drop(stamps);
         cands.par_sort_unstable();
         // Keyed by (host hash, monotonic stamp, first-line key of the digest), no allocation
         // per event; a hit is confirmed by comparing the host names.
         let mut seen: HashMap<(u64, i64, u64), EvRef> = HashMap::new();
         for r in cands.iter().map(ev_ref) {
-            if drop[r.source as usize][r.index as usize] {
+            if drop.get(r) {
                 continue;
             }
             let (Some(m), Some(text)) = (
-                self.event(r).mono_us(),
+                self.sources[r.source as usize]
+                    .digest
+                    .mono(r.index as usize),
                 self.sources[r.source as usize].digest.key(r.index as usize),
             ) else {
                 continue;
@@ -482,10 +530,10 @@ impl Timeline {
                     let keep_new = self.event(r).clock == ClockMethod::Exact
                         && self.event(p).clock != ClockMethod::Exact;
                     if keep_new {
-                        drop[p.source as usize][p.index as usize] = true;
+                        drop.set(p);
                         seen.insert(key, r);
                     } else {
-                        drop[r.source as usize][r.index as usize] = true;
+                        drop.set(r);
                     }
                 }
             }
@@ -616,7 +664,7 @@ impl Timeline {
             boot.push(self.boot(r));
             source.push(self.path(r));
             line.push(e.line);
-            format.push(crate::formats::name_of(e.inner().unwrap_or(e.format)));
+            format.push(crate::formats::name_of(e.inner().unwrap_or(e.format())));
             unit.push(self.unit(r));
             pid.push(e.pid());
             severity.push(e.severity.as_str());
@@ -653,6 +701,74 @@ impl Timeline {
 
 /// The time an event sorts by: its time, or `i64::MAX` (after every timed event) when it
 /// has no usable clock.
+/// The events the duplicate checks dropped: a bit per event, by source.
+struct Dropped(Vec<Vec<u64>>);
+
+impl Dropped {
+    /// None dropped yet.
+    fn new(sources: &[SourceData]) -> Dropped {
+        Dropped(
+            sources
+                .iter()
+                .map(|s| vec![0; s.events.len().div_ceil(64)])
+                .collect(),
+        )
+    }
+    /// Whether `r` was dropped.
+    fn get(&self, r: EvRef) -> bool {
+        self.0[r.source as usize][r.index as usize / 64] >> (r.index % 64) & 1 == 1
+    }
+    /// Drops `r`.
+    fn set(&mut self, r: EvRef) {
+        self.0[r.source as usize][r.index as usize / 64] |= 1 << (r.index % 64);
+    }
+    /// How many were dropped.
+    fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .flatten()
+            .map(|w| u64::from(w.count_ones()))
+            .sum()
+    }
+}
+
+/// The key of a kernel line's (host, monotonic stamp) in the kernel duplicate check.
+fn stamp_key(host_hash: u64, mono: i64) -> u64 {
+    host_hash.rotate_left(29) ^ (mono as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// About how many events one slice of the merge sorts at once (16 MiB of keys).
+const SLICE_EVENTS: usize = 1 << 20;
+
+/// At most this many slices: each is a pass over every event's slice byte.
+const MAX_SLICES: usize = 16;
+
+/// The lower bounds of slices 1.. of the merge (ascending sort times, see
+/// [`Timeline::merge`]), chosen from a sample of every event's sort time so that slices hold
+/// about `slice_events` events each; empty (one slice) for a small input. An event belongs to
+/// the slice of the last bound at or below its time, so one instant is never split.
+fn slice_bounds(sources: &[SourceData], total: usize, slice_events: usize) -> Vec<i64> {
+    let slices = total.div_ceil(slice_events.max(1)).clamp(1, MAX_SLICES);
+    if slices == 1 {
+        return Vec::new();
+    }
+    // About 256 samples a slice, taken at a fixed stride through the sources in id order.
+    let step = (total / (slices * 256)).max(1);
+    let mut sample: Vec<i64> = Vec::with_capacity(total / step + 1);
+    let mut seen = 0;
+    for s in sources {
+        let first = (step - seen % step) % step;
+        sample.extend(s.events.iter().skip(first).step_by(step).map(sort_time));
+        seen += s.events.len();
+    }
+    sample.sort_unstable();
+    let mut bounds: Vec<i64> = (1..slices)
+        .map(|k| sample[k * sample.len() / slices])
+        .collect();
+    bounds.dedup();
+    bounds
+}
+
 fn sort_time(e: &Slim) -> i64 {
     if matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic) {
         i64::MAX
@@ -814,7 +930,7 @@ fn export_batched(
                     "boot_id": tl.boot(r),
                     "source": tl.path(r),
                     "line": e.line,
-                    "format": crate::formats::name_of(e.inner().unwrap_or(e.format)),
+                    "format": crate::formats::name_of(e.inner().unwrap_or(e.format())),
                     "unit": tl.unit(r),
                     "pid": e.pid(),
                     "severity": e.severity.as_str(),
@@ -910,6 +1026,85 @@ mod tests {
         let job = parsed.atoms.intern("job");
         parsed.events[1].fields.push((job, Text::span(0, 2)));
         (src, parsed)
+    }
+
+    /// Four sources of `n` events each on two hosts, whose times fall on few instants (so
+    /// that runs of one instant mix sources and hold copies), with every seventh event
+    /// untimed and a few far outliers in time.
+    fn crowded(n: usize) -> Vec<SourceData> {
+        let words = ["alpha", "beta", "gamma", "delta", "epsilon"];
+        (0..4u32)
+            .map(|id| {
+                let mut bytes = Vec::new();
+                let mut events = Vec::new();
+                let mut x = u64::from(id) * 7919 + 17;
+                for i in 0..n {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let word = words[(x >> 33) as usize % words.len()];
+                    let start = bytes.len();
+                    bytes.extend_from_slice(word.as_bytes());
+                    bytes.push(b'\n');
+                    let instant = (x >> 40) as i64 % 40;
+                    let time = match (x >> 20) % 97 {
+                        0 => -1_000_000_000_000,
+                        1 => 4_000_000_000_000_000_000,
+                        _ => 1_700_000_000_000_000_000 + instant * 1_000_000_000,
+                    };
+                    events.push(Event {
+                        time,
+                        line: i as u32 + 1,
+                        end_line: i as u32 + 1,
+                        clock: if i % 7 == 3 {
+                            ClockMethod::Missing
+                        } else {
+                            ClockMethod::Exact
+                        },
+                        message: Text::span(start, start + word.len()),
+                        ..Event::default()
+                    });
+                }
+                let src = Source::from_bytes(id, format!("s{id}.log"), bytes);
+                let mut parsed = crate::formats::parse_source(
+                    &src,
+                    crate::formats::by_name("syslog").ok().map(|f| f.0),
+                );
+                let host = parsed.atoms.intern(if id % 2 == 0 { "h1" } else { "h2" });
+                for e in &mut events {
+                    e.host = host;
+                }
+                parsed.events = events;
+                SourceData::new(src, parsed)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_merge_gives_one_order_however_it_is_sliced() {
+        let whole = Timeline::build_sliced(crowded(500), usize::MAX);
+        assert_eq!(whole.order.len() as u64 + whole.duplicates, 2000);
+        assert!(whole.duplicates > 100, "{}", whole.duplicates);
+        // The order is sorted by its key, and untimed events come last.
+        let keys: Vec<OrderKey> = whole.order.iter().map(|&r| whole.order_key(r)).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(keys.last().map(|k| k.0), Some(i64::MAX));
+        for slice in [1, 3, 50, 333, 1999] {
+            let tl = Timeline::build_sliced(crowded(500), slice);
+            assert_eq!(tl.order, whole.order, "slices of {slice}");
+            assert_eq!(tl.duplicates, whole.duplicates, "slices of {slice}");
+        }
+    }
+
+    #[test]
+    fn slice_bounds_are_ascending_and_capped() {
+        let sources = crowded(500);
+        let bounds = slice_bounds(&sources, 2000, 100);
+        // 20 slices asked, at most 16 made; few distinct instants make fewer still.
+        assert!(!bounds.is_empty() && bounds.len() < MAX_SLICES);
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+        assert!(slice_bounds(&sources, 2000, 4000).is_empty());
+        assert!(slice_bounds(&[], 0, 1).is_empty());
     }
 
     #[test]
