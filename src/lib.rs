@@ -185,7 +185,10 @@ pub fn load_keeping(
     let (sources, split): (Vec<SourceData>, Vec<(u64, u64)>) =
         done.into_iter().map(|(_, d, t)| (d, t)).unzip();
     // The spare buffers go now.
-    pool.broadcast(|_| SPARE.take());
+    pool.broadcast(|_| {
+        SPARE.take();
+        formats::drop_spare_events();
+    });
     // One wall time for both, shared out by the time each took on its worker.
     let wall = ms(t0);
     let (read_ns, parse_ns) = split
@@ -251,6 +254,7 @@ pub fn load_sources_keeping(
             .map(|src| parse_one(src, &forced, &progress, opts, keep).0)
             .collect()
     });
+    pool.broadcast(|_| formats::drop_spare_events());
     timings.push("parse", ms(t0));
     timings.input_bytes = progress.bytes_done.into_inner();
     timings.kept_bytes = sources.iter().map(|s| s.src.bytes.len() as u64).sum();
@@ -334,7 +338,9 @@ fn parse_one(
             bytes_total: progress.bytes_total,
         });
     }
-    (SourceData::split(src, parsed, digest, &which), input)
+    let (data, events) = SourceData::split_keeping(src, parsed, digest, &which);
+    formats::recycle_events(events);
+    (data, input)
 }
 
 /// Takes a source's signal hits and unexplained picks into its digest, then drops the text of

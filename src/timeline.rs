@@ -46,10 +46,21 @@ impl SourceData {
     /// `which` says.
     pub fn split(
         src: Source,
-        mut parsed: Parsed,
+        parsed: Parsed,
         digest: crate::digest::Digest,
         which: &Which,
     ) -> SourceData {
+        SourceData::split_keeping(src, parsed, digest, which).0
+    }
+
+    /// [`SourceData::split`], returning the parsed events' vector, emptied, for reuse (see
+    /// [`crate::formats::recycle_events`]).
+    pub fn split_keeping(
+        src: Source,
+        mut parsed: Parsed,
+        digest: crate::digest::Digest,
+        which: &Which,
+    ) -> (SourceData, Vec<Event>) {
         let mut evs = std::mem::take(&mut parsed.events);
         let take = |e: &mut Event| Kept {
             end_line: e.end_line,
@@ -84,18 +95,17 @@ impl SourceData {
                 }
             }
         };
-        // Converted in the events' own buffer (a slim event fits in the space of one), then
-        // shrunk: the parsed and the slim events are never both whole in memory.
-        let mut events: Vec<Slim> = evs.into_iter().map(|e| Slim::from(&e)).collect();
-        events.shrink_to_fit();
-        SourceData {
+        let events: Vec<Slim> = evs.iter().map(Slim::from).collect();
+        evs.clear();
+        let data = SourceData {
             src,
             parsed,
             events,
             texts,
             clock_note: String::new(),
             digest,
-        }
+        };
+        (data, evs)
     }
 
     /// The events with their texts (empty for an event that kept none), as the signal scan
