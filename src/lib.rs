@@ -163,6 +163,7 @@ pub fn load_keeping(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let per_worker: Vec<Vec<Loaded>> = pool.broadcast(|_| {
         let mut mine = Vec::new();
+        let mut memo = signals::ScanMemo::default();
         while let Some(&i) = order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
             let t = Instant::now();
             // The last file's buffer, cut to this file's size: files come largest first, so
@@ -174,7 +175,10 @@ pub fn load_keeping(
             let src = ingest::read_into(i as u32, &found[i], &opts.ingest, buf);
             let read_ns = t.elapsed().as_nanos() as u64;
             let t = Instant::now();
-            let (data, input) = parse_one(src, &forced, &progress, opts, keep);
+            // A large file is cut into chunks for every core only when no other file waits to
+            // be taken: until then each worker parses its own file whole.
+            let last = next.load(std::sync::atomic::Ordering::Relaxed) >= order.len();
+            let (data, input) = parse_one(src, &forced, &progress, opts, keep, &mut memo, last);
             SPARE.with_borrow_mut(|s| *s = input);
             mine.push((i, data, (read_ns, t.elapsed().as_nanos() as u64)));
         }
@@ -251,7 +255,9 @@ pub fn load_sources_keeping(
     let sources: Vec<SourceData> = pool.install(|| {
         sources
             .into_par_iter()
-            .map(|src| parse_one(src, &forced, &progress, opts, keep).0)
+            .map_init(signals::ScanMemo::default, |memo, src| {
+                parse_one(src, &forced, &progress, opts, keep, memo, true).0
+            })
             .collect()
     });
     pool.broadcast(|_| formats::drop_spare_events());
@@ -301,12 +307,14 @@ fn parse_one(
     progress: &ProgressCounter,
     opts: &Options,
     keep: Keep<'_>,
+    memo: &mut signals::ScanMemo,
+    split: bool,
 ) -> (SourceData, Vec<u8>) {
     let force = forced
         .iter()
         .find(|(p, _)| src.path == *p || src.path.contains(p.as_str()))
         .map(|(_, i)| *i);
-    let mut parsed = formats::parse_source(&src, force);
+    let mut parsed = formats::parse_source_split(&src, force, split);
     let n = src.bytes.len() as u64;
     let mut digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
     let which = match keep {
@@ -321,7 +329,9 @@ fn parse_one(
             digest::strip_unquoted(&mut parsed.events, |_| false);
             Which::Some(Vec::new())
         }
-        Keep::Quoted(catalog) => Which::Some(quoted(&mut parsed, &mut digest, &src.bytes, catalog)),
+        Keep::Quoted(catalog) => {
+            Which::Some(quoted(&mut parsed, &mut digest, &src.bytes, catalog, memo))
+        }
     };
     let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
@@ -350,9 +360,10 @@ fn quoted(
     digest: &mut digest::Digest,
     bytes: &[u8],
     catalog: &signals::Catalog,
+    memo: &mut signals::ScanMemo,
 ) -> Vec<u32> {
     let views = parsed.events.iter().map(|e| timeline::View::of(e, bytes));
-    let hits = catalog.scan_source(views, &parsed.atoms, bytes);
+    let hits = catalog.scan_source_memo(views, &parsed.atoms, bytes, &digest.msg, memo);
     // Hits come in event order: one sorted list of their events answers both questions.
     let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
     hit.dedup();

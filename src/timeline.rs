@@ -747,8 +747,8 @@ fn stamp_key(host_hash: u64, mono: i64) -> u64 {
     host_hash.rotate_left(29) ^ (mono as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// About how many events one slice of the merge sorts at once (16 MiB of keys).
-const SLICE_EVENTS: usize = 1 << 20;
+/// About how many events one slice of the merge sorts at once (8 MiB of keys).
+const SLICE_EVENTS: usize = 1 << 19;
 
 /// At most this many slices: each is a pass over every event's slice byte.
 const MAX_SLICES: usize = 16;

@@ -466,6 +466,13 @@ pub struct Parsed {
 /// Sniffs (unless `forced`) and parses one source. Never panics on well-behaved formats;
 /// an undetected format counts every line as unparsed and adds an issue.
 pub fn parse_source(src: &Source, forced: Option<u16>) -> Parsed {
+    parse_source_split(src, forced, true)
+}
+
+/// [`parse_source`], cutting a large source into chunks parsed in parallel only when
+/// `split` (a worker that has other files to take next parses its own file whole: the
+/// cores are busy anyway, and one events vector, the worker's reused one, holds it).
+pub fn parse_source_split(src: &Source, forced: Option<u16>, split: bool) -> Parsed {
     let mut issues = src.issues.clone();
     let format = forced.or_else(|| sniff(&src.bytes));
     let Some(fi) = format else {
@@ -492,7 +499,12 @@ pub fn parse_source(src: &Source, forced: Option<u16>) -> Parsed {
             issues,
         };
     };
-    let (sink, _) = parse_chunked(src, fi, chunk_size(src.bytes.len()));
+    let chunk = if split {
+        chunk_size(src.bytes.len())
+    } else {
+        usize::MAX
+    };
+    let (sink, _) = parse_chunked(src, fi, chunk);
     if sink.counts.total() != src.lines {
         issues.push(SourceIssue::file(format!(
             "internal error: {} accounted for {} of {} lines of {} (parsed {}, continuation {}, unparsed {}); please report this with the file",
