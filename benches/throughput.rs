@@ -15,8 +15,9 @@
 //! - `timeline/load_sources`: parse, clock alignment and the merge of several sources;
 //! - `miner/*`: the template miner (`gaplog templates`, the unexplained-errors stage).
 //!
-//! The reasoning stages (signal prefilter, template miner) get their groups in
-//! `reasoning_benches` below, which runs whatever of their public API exists.
+//! - `signals/scan`, `signals/scan_memo`: the signal scan (literal prefilter and rules) per
+//!   source, without and with the memo of texts holding no literal;
+//! - `reasoning/analyze_timeline`: every stage after the timeline.
 //!
 //! Run one group: `cargo bench --bench throughput -- parse/`.
 
@@ -300,9 +301,56 @@ fn miner(c: &mut Criterion) {
     g.finish();
 }
 
-/// The reasoning stages. Their groups (`signals/prefilter`, `templates/mine`) are added
-/// here with the public API of `gaplog::signals` when that module is merged; until then
-/// the whole pipeline after the timeline (`analyze_timeline`) is what runs.
+/// The signal scan as `analyze` runs it on each source (the literal prefilter, then the
+/// regexes of the rules whose literal occurs), over every event of the samples, in bytes
+/// of message per second: `signals/scan` without the memo, `signals/scan_memo` with a
+/// fresh [`gaplog::signals::ScanMemo`] per iteration (the samples' repeated lines hit it).
+fn signals(c: &mut Criterion) {
+    use gaplog::signals::{Catalog, ScanMemo};
+    let opts = gaplog::Options::default();
+    let (tl, _) = gaplog::load(&[root().join("samples")], &opts).expect("loads");
+    let cat = Catalog::embedded().expect("the embedded grammar compiles");
+    let bytes: u64 = tl
+        .sources
+        .iter()
+        .flat_map(|s| s.views())
+        .map(|v| v.message.len() as u64)
+        .sum();
+    let mut g = c.benchmark_group("signals");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("scan", |b| {
+        b.iter(|| {
+            tl.sources
+                .iter()
+                .map(|s| {
+                    cat.scan_source(s.views(), &s.parsed.atoms, &s.src.bytes)
+                        .len()
+                })
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("scan_memo", |b| {
+        b.iter(|| {
+            let mut memo = ScanMemo::default();
+            tl.sources
+                .iter()
+                .map(|s| {
+                    cat.scan_source_memo(
+                        s.views(),
+                        &s.parsed.atoms,
+                        &s.src.bytes,
+                        &s.digest.msg,
+                        &mut memo,
+                    )
+                    .len()
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+/// The whole pipeline after the timeline (`analyze_timeline`) on the mixed fixtures.
 fn reasoning_benches(c: &mut Criterion) {
     let dir = root().join("tests/fixtures/mixed");
     let opts = gaplog::Options::default();
@@ -329,6 +377,7 @@ criterion_group!(
     time,
     timeline,
     miner,
+    signals,
     reasoning_benches
 );
 criterion_main!(benches);
