@@ -709,8 +709,6 @@ impl Timeline {
     }
 }
 
-/// The time an event sorts by: its time, or `i64::MAX` (after every timed event) when it
-/// has no usable clock.
 /// The events the duplicate checks dropped: a bit per event, by source.
 struct Dropped(Vec<Vec<u64>>);
 
@@ -779,6 +777,8 @@ fn slice_bounds(sources: &[SourceData], total: usize, slice_events: usize) -> Ve
     bounds
 }
 
+/// The time an event sorts by: its time, or `i64::MAX` (after every timed event) when it
+/// has no usable clock.
 fn sort_time(e: &Slim) -> i64 {
     if matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic) {
         i64::MAX

@@ -401,12 +401,11 @@ impl<'a> Sink<'a> {
         // Chunks of one source usually intern the same strings in the same order (the
         // unit first, then the hosts...): then the events move over in one copy.
         let identity = map.iter().enumerate().all(|(i, a)| a.0 as usize == i);
-        let mut next = next;
         if identity && next.events.iter().all(|ev| atoms_below(ev, map.len())) {
-            self.events.append(&mut next.events);
+            self.events.extend(next.events);
         } else {
             self.events.reserve(next.events.len());
-            for mut ev in next.events.drain(..) {
+            for mut ev in next.events {
                 ev.host = re(ev.host);
                 ev.boot = re(ev.boot);
                 ev.unit = re(ev.unit);
