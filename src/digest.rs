@@ -169,6 +169,43 @@ pub fn hash(b: &[u8]) -> u64 {
     mix(h, K0)
 }
 
+/// A direct-mapped table from texts to a word of answers about them, for work that a
+/// repeated text would otherwise redo (the signal scan's literal search, the unexplained
+/// stage's error words). Logs repeat: in the 1 GB bench corpus 87 % of the messages are
+/// exact repeats of an earlier one, and a worker meets most repeats within a few thousand
+/// lines. A text is known by its 64-bit [`hash`] alone (which mixes in the length), so a
+/// different text is taken for a remembered one with a chance of 2⁻⁶⁴ per lookup, the
+/// bound the duplicate checks accept. 65 536 slots of 16 bytes (1 MiB, a core's L2 cache
+/// here); a slot keeps the last text put in it.
+#[derive(Clone, Debug)]
+pub struct TextMemo {
+    /// (hash, answers; zero for "nothing known").
+    slots: Vec<(u64, u64)>,
+}
+
+impl Default for TextMemo {
+    fn default() -> Self {
+        TextMemo {
+            slots: vec![(0, 0); 1 << Self::BITS],
+        }
+    }
+}
+
+impl TextMemo {
+    /// log2 of the number of slots.
+    const BITS: u32 = 16;
+
+    /// The answers remembered for the text of hash `h`, to read and add to: zero (nothing
+    /// known) when the slot held another text, which it then forgets.
+    pub fn entry(&mut self, h: u64) -> &mut u64 {
+        let slot = &mut self.slots[(h >> (64 - Self::BITS)) as usize];
+        if slot.0 != h {
+            *slot = (h, 0);
+        }
+        &mut slot.1
+    }
+}
+
 /// The key of a message's first line, trimmed: kernel lines are the same line in a dmesg and
 /// a journal when their keys (and monotonic stamps, and hosts) agree.
 pub fn line_key(message: &[u8]) -> u64 {

@@ -363,13 +363,10 @@ fn quoted(
     memo: &mut signals::ScanMemo,
 ) -> Vec<u32> {
     let views = parsed.events.iter().map(|e| timeline::View::of(e, bytes));
-    let hits = catalog.scan_source_memo(views, &parsed.atoms, bytes, &digest.msg, memo);
-    // Hits come in event order: one sorted list of their events answers both questions.
+    let (hits, picked) = catalog.scan_pick_source(views, &parsed.atoms, bytes, &digest.msg, memo);
+    // Hits come in event order: one sorted list of their events.
     let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
     hit.dedup();
-    let views = parsed.events.iter().map(|e| timeline::View::of(e, bytes));
-    let picked =
-        incidents::unexplained::pick_source(views, |i| hit.binary_search(&(i as u32)).is_ok());
     let mut keep: Vec<u32> = hit.iter().chain(&picked).copied().collect();
     keep.sort_unstable();
     keep.dedup();

@@ -619,11 +619,32 @@ fn bits(n: usize, set: impl Iterator<Item = usize>) -> Vec<u64> {
 
 /// The error events of one source that no signal explains (`explained(index)`), as event
 /// indices in ascending order. Reads only the events' own text: it runs right after parsing
-/// too, while the source's text is live.
+/// too, while the source's text is live (fused with the signal scan there, see
+/// [`crate::signals::Catalog::scan_pick_source`]).
 pub fn pick_source<'a>(
     events: impl Iterator<Item = View<'a>>,
     explained: impl Fn(usize) -> bool,
 ) -> Vec<u32> {
+    let mut folded: Vec<u8> = Vec::new();
+    let mut out = Vec::new();
+    for (i, e) in events.enumerate() {
+        if explained(i) {
+            continue;
+        }
+        let is_err = match e.severity {
+            Severity::Unknown => error_line(e.message, &mut folded),
+            s => s.is_error(),
+        };
+        if is_err {
+            out.push(i as u32);
+        }
+    }
+    out
+}
+
+/// Whether the first line of `message`, an event of unknown severity, reads as an error:
+/// it holds one of [`ERROR_WORDS`] in any case. `folded` is scratch space.
+pub fn error_line(message: &[u8], folded: &mut Vec<u8>) -> bool {
     // Case-sensitive lower-case patterns on the line folded to lower case, leftmost-first:
     // that lets aho-corasick use its SIMD (Teddy) prefilter, which ASCII case-insensitive
     // or standard-semantics matching disables. Whether a line matches is the same.
@@ -634,32 +655,15 @@ pub fn pick_source<'a>(
             .build(ERROR_WORDS)
             .expect("static patterns build")
     });
-    let mut folded: Vec<u8> = Vec::new();
-    let mut out = Vec::new();
-    for (i, e) in events.enumerate() {
-        if explained(i) {
-            continue;
-        }
-        let is_err = match e.severity {
-            Severity::Unknown => {
-                let m = e.message;
-                let line = memchr::memchr(b'\n', m).map_or(m, |k| &m[..k]);
-                // Sized first, then folded in place: a loop over two equal slices is one the
-                // compiler turns into vector code, which `extend` over a map is not.
-                folded.clear();
-                folded.resize(line.len(), 0);
-                for (d, s) in folded.iter_mut().zip(line) {
-                    *d = s.to_ascii_lowercase();
-                }
-                words.is_match(folded.as_slice())
-            }
-            s => s.is_error(),
-        };
-        if is_err {
-            out.push(i as u32);
-        }
+    let line = memchr::memchr(b'\n', message).map_or(message, |k| &message[..k]);
+    // Sized first, then folded in place: a loop over two equal slices is one the compiler
+    // turns into vector code, which `extend` over a map is not.
+    folded.clear();
+    folded.resize(line.len(), 0);
+    for (d, s) in folded.iter_mut().zip(line) {
+        *d = s.to_ascii_lowercase();
     }
-    out
+    words.is_match(folded.as_slice())
 }
 
 /// A mined template: the masked tokens joined, how many lines it took, the first time, and

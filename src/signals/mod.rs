@@ -496,7 +496,14 @@ impl Catalog {
 
     /// Candidate rules for a message: those whose literal occurs, in rule order.
     pub fn candidates(&self, msg: &[u8]) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
+        let mut out = Vec::new();
+        self.candidates_into(msg, &mut out);
+        out
+    }
+
+    /// [`Catalog::candidates`] into `out` (cleared first).
+    fn candidates_into(&self, msg: &[u8], out: &mut Vec<u32>) {
+        out.clear();
         for m in self.ac.find_overlapping_iter(aho_corasick::Input::new(msg)) {
             for &r in &self.lit_rules[m.pattern().as_usize()] {
                 if !out.contains(&r) {
@@ -505,7 +512,6 @@ impl Catalog {
             }
         }
         out.sort_unstable();
-        out
     }
 
     /// Scans the timeline; returns signals in timeline order with context applied.
@@ -576,21 +582,28 @@ impl Catalog {
         atoms: &Atoms,
         bytes: &[u8],
     ) -> Vec<Hit> {
-        self.scan_events(events, atoms, bytes, None)
+        self.scan_events(events, atoms, bytes)
     }
 
-    /// [`Catalog::scan_source`], skipping the literal search for texts `memo` knows hold no
-    /// literal. `hashes` holds [`crate::digest::hash`] of each event's message (the
-    /// source's [`crate::digest::Digest::msg`]); the result is the same as without a memo.
-    pub fn scan_source_memo<'a>(
+    /// [`Catalog::scan_source`] and [`crate::incidents::unexplained::pick_source`] in one
+    /// pass (an event is explained when it has a hit), remembering in `memo` what the
+    /// literal search and the error words found in each text, so that a repeated text
+    /// skips both. `hashes` holds [`crate::digest::hash`] of each event's message (the
+    /// source's [`crate::digest::Digest::msg`]). The result is the same as without a memo.
+    pub fn scan_pick_source<'a>(
         &self,
         events: impl Iterator<Item = View<'a>>,
         atoms: &Atoms,
         bytes: &[u8],
         hashes: &[u64],
         memo: &mut ScanMemo,
-    ) -> Vec<Hit> {
-        self.scan_events(events, atoms, bytes, Some((hashes, memo)))
+    ) -> (Vec<Hit>, Vec<u32>) {
+        let mut cx = ScanCx::new(atoms, bytes);
+        for (index, e) in events.enumerate() {
+            let m = Some((hashes.get(index).copied(), &mut *memo));
+            self.scan_event(&e, index as u32, &mut cx, m, true);
+        }
+        (cx.out, cx.picked)
     }
 
     fn scan_events<'a>(
@@ -598,50 +611,42 @@ impl Catalog {
         events: impl Iterator<Item = View<'a>>,
         atoms: &Atoms,
         bytes: &[u8],
-        mut memo: Option<(&[u64], &mut ScanMemo)>,
     ) -> Vec<Hit> {
-        // The atoms of the structured fields matched along with the message.
-        let extra: Vec<Atom> = MATCHED_FIELDS
-            .iter()
-            .filter_map(|f| atoms.find(f))
-            .collect();
-        let mut out = Vec::new();
+        let mut cx = ScanCx::new(atoms, bytes);
         for (index, e) in events.enumerate() {
-            let memo = memo
-                .as_mut()
-                .map(|(h, m)| (h.get(index).copied(), &mut **m));
-            self.scan_event(&e, index as u32, atoms, bytes, &extra, memo, &mut out);
+            self.scan_event(&e, index as u32, &mut cx, None, false);
         }
-        out
+        cx.out
     }
 
     /// Scans one event; `memo` is the memo with the hash of the event's message, if known.
-    #[allow(clippy::too_many_arguments)]
+    /// With `pick`, an event without hits is also checked for an unexplained error.
     fn scan_event(
         &self,
         e: &View<'_>,
         index: u32,
-        atoms: &Atoms,
-        bytes: &[u8],
-        extra: &[Atom],
+        cx: &mut ScanCx<'_>,
         memo: Option<(Option<u64>, &mut ScanMemo)>,
-        out: &mut Vec<Hit>,
+        pick: bool,
     ) {
+        let (atoms, bytes) = (cx.atoms, cx.bytes);
         let mut msg = std::borrow::Cow::Borrowed(e.message);
         // Parsers that split structured logs (logrus JSON, journal fields) leave `status=`
         // or `error=` out of the message; rules are written against the text form, so such
         // fields are appended as ` key=value` (an allocation only for those events).
-        if !extra.is_empty() && e.fields.iter().any(|(k, _)| extra.contains(k)) {
+        if !cx.extra.is_empty() && e.fields.iter().any(|(k, _)| cx.extra.contains(k)) {
             let mut owned = msg.into_owned();
-            for (k, v) in e.fields.iter().filter(|(k, _)| extra.contains(k)) {
+            for (k, v) in e.fields.iter().filter(|(k, _)| cx.extra.contains(k)) {
                 let v = v.bytes(bytes);
                 // Skip fields the message already carries in text form.
-                let key = atoms.get(*k);
-                if memchr::memmem::find(&owned, format!("{key}=").as_bytes()).is_some() {
+                let key = atoms.get(*k).as_bytes();
+                let carried = memchr::memmem::find_iter(&owned, key)
+                    .any(|i| owned.get(i + key.len()) == Some(&b'='));
+                if carried {
                     continue;
                 }
                 owned.push(b' ');
-                owned.extend_from_slice(key.as_bytes());
+                owned.extend_from_slice(key);
                 owned.push(b'=');
                 owned.extend_from_slice(v);
             }
@@ -649,27 +654,57 @@ impl Catalog {
         }
         let appended = matches!(msg, std::borrow::Cow::Owned(_));
         let msg: &[u8] = &msg;
-        // The message's hash is the digest's only when nothing was appended to it.
-        let memo = memo.map(|(h, m)| match h {
-            Some(h) if !appended => (h, m),
-            _ => (crate::digest::hash(msg), m),
+        // The memo's word for the scanned text. It holds the error-word answer too when
+        // that text is the message itself (nothing appended): the hash is the digest's.
+        let mut known: Option<&mut u64> = memo.map(|(h, m)| match h {
+            Some(h) if !appended => m.0.entry(h),
+            _ => m.0.entry(crate::digest::hash(msg)),
         });
-        if let Some((h, m)) = &memo
-            && m.holds_nothing(*h, msg)
-        {
-            return;
-        }
-        let cands = self.candidates(msg);
-        if cands.is_empty() {
-            if let Some((h, m)) = memo {
-                m.remember_nothing(h, msg);
+        let mut cands = std::mem::take(&mut cx.cands);
+        match known.as_deref_mut() {
+            Some(w) if *w & Known::CANDS != 0 => Known::cands(*w, &mut cands),
+            Some(w) => {
+                self.candidates_into(msg, &mut cands);
+                *w |= Known::with_cands(&cands);
             }
+            None => self.candidates_into(msg, &mut cands),
+        }
+        let before = cx.out.len();
+        if !cands.is_empty() {
+            self.verify(e, index, msg, &cands, cx);
+        }
+        cx.cands = cands;
+        if !pick || cx.out.len() > before {
             return;
         }
-        let unit = atoms.get(e.unit);
+        let is_err = match e.severity {
+            crate::event::Severity::Unknown => {
+                let err_of = |cx: &mut ScanCx<'_>| {
+                    crate::incidents::unexplained::error_line(e.message, &mut cx.folded)
+                };
+                match known.filter(|_| !appended) {
+                    Some(w) if *w & Known::ERR_KNOWN != 0 => *w & Known::ERR != 0,
+                    Some(w) => {
+                        let is_err = err_of(cx);
+                        *w |= Known::ERR_KNOWN | if is_err { Known::ERR } else { 0 };
+                        is_err
+                    }
+                    None => err_of(cx),
+                }
+            }
+            s => s.is_error(),
+        };
+        if is_err {
+            cx.picked.push(index);
+        }
+    }
+
+    /// Runs the candidate rules `cands` of an event whose (matched) text is `msg`.
+    fn verify(&self, e: &View<'_>, index: u32, msg: &[u8], cands: &[u32], cx: &mut ScanCx<'_>) {
+        let unit = cx.atoms.get(e.unit);
         let fmt = crate::formats::name_of(e.format);
         let inner = e.inner.map(crate::formats::name_of);
-        for ri in cands {
+        for &ri in cands {
             let rule = &self.rules[ri as usize];
             if !rule.formats.is_empty()
                 && !rule
@@ -683,7 +718,7 @@ impl Catalog {
                 continue;
             }
             if let Some((at, captures)) = rule.matches_at(msg) {
-                out.push(Hit {
+                cx.out.push(Hit {
                     index,
                     rule: ri,
                     at: at as u32,
@@ -767,47 +802,79 @@ impl Catalog {
     }
 }
 
-/// Message texts known to hold no literal of the catalog, so that the signal scan skips
-/// the literal search when one comes again. Logs repeat: in the 1 GB bench corpus 87 % of
-/// the messages are exact repeats of an earlier one, and a worker meets most repeats within
-/// a few thousand lines. A direct-mapped table of 65 536 texts (1 MiB), each remembered by
-/// its 64-bit [`crate::digest::hash`] and its length: a different text is taken for a
-/// remembered one with a chance of 2⁻⁶⁴ per lookup, the same bound the duplicate checks
-/// accept. Only texts without literals are remembered (a text with literals goes on to the
-/// rules' regexes every time). One memo serves one catalog: it is made per worker for a
-/// run.
-#[derive(Clone, Debug)]
-pub struct ScanMemo {
-    /// (hash, length + 1; zero for an empty slot), by the top bits of the hash.
-    slots: Vec<(u64, u64)>,
+/// What the scan of one source reads and writes besides the event: the source's atoms and
+/// bytes, the atoms of [`MATCHED_FIELDS`], scratch space, the hits and the picks.
+struct ScanCx<'a> {
+    atoms: &'a Atoms,
+    bytes: &'a [u8],
+    extra: Vec<Atom>,
+    /// The candidate rules of the current event.
+    cands: Vec<u32>,
+    /// The current line folded to lower case (the error words).
+    folded: Vec<u8>,
+    out: Vec<Hit>,
+    /// Unexplained errors (event indices), when picked during the scan.
+    picked: Vec<u32>,
 }
 
-impl Default for ScanMemo {
-    fn default() -> ScanMemo {
-        ScanMemo {
-            slots: vec![(0, 0); 1 << ScanMemo::BITS],
+impl<'a> ScanCx<'a> {
+    fn new(atoms: &'a Atoms, bytes: &'a [u8]) -> Self {
+        ScanCx {
+            atoms,
+            bytes,
+            extra: MATCHED_FIELDS
+                .iter()
+                .filter_map(|f| atoms.find(f))
+                .collect(),
+            cands: Vec::new(),
+            folded: Vec::new(),
+            out: Vec::new(),
+            picked: Vec::new(),
         }
     }
 }
 
-impl ScanMemo {
-    /// log2 of the number of slots.
-    const BITS: u32 = 16;
+/// The layout of a [`ScanMemo`] word: what is known of one text.
+struct Known;
 
-    fn slot(h: u64) -> usize {
-        (h >> (64 - ScanMemo::BITS)) as usize
+impl Known {
+    /// The candidate rules are known: their count in bits 1–2, the rule indices (16 bits
+    /// each, three at most) from bit 3.
+    const CANDS: u64 = 1;
+    /// Whether the first line holds an error word is known...
+    const ERR_KNOWN: u64 = 1 << 62;
+    /// ...and it does.
+    const ERR: u64 = 1 << 63;
+
+    /// The candidates `cands` as bits of a word; none (not remembered) when they are more
+    /// than three or a rule index does not fit in 16 bits.
+    fn with_cands(cands: &[u32]) -> u64 {
+        if cands.len() > 3 || cands.iter().any(|&r| r > u32::from(u16::MAX)) {
+            return 0;
+        }
+        let mut w = Known::CANDS | (cands.len() as u64) << 1;
+        for (i, &r) in cands.iter().enumerate() {
+            w |= u64::from(r) << (3 + 16 * i);
+        }
+        w
     }
 
-    /// Whether `msg`, whose [`crate::digest::hash`] is `h`, is known to hold no literal.
-    fn holds_nothing(&self, h: u64, msg: &[u8]) -> bool {
-        self.slots[ScanMemo::slot(h)] == (h, msg.len() as u64 + 1)
-    }
-
-    /// Remembers that `msg` (hash `h`) holds no literal, in place of what its slot held.
-    fn remember_nothing(&mut self, h: u64, msg: &[u8]) {
-        self.slots[ScanMemo::slot(h)] = (h, msg.len() as u64 + 1);
+    /// The candidates of a word that has them, into `out` (cleared first).
+    fn cands(w: u64, out: &mut Vec<u32>) {
+        out.clear();
+        let n = ((w >> 1) & 3) as usize;
+        out.extend((0..n).map(|i| ((w >> (3 + 16 * i)) & 0xffff) as u32));
     }
 }
+
+/// What a worker remembers of the texts it scanned, so that a repeated text skips the
+/// work: the candidate rules of the literal search (three at most; a text with more is
+/// searched every time), and whether its first line holds an error word (the unexplained
+/// pick). The rules' regexes still run on every text with candidates: they read the unit
+/// and format too, and capture. One word per text in a [`crate::digest::TextMemo`]. One
+/// memo serves one catalog: it is made per worker for a run.
+#[derive(Clone, Debug, Default)]
+pub struct ScanMemo(crate::digest::TextMemo);
 
 /// Same host when both know it, else same source.
 pub fn same_place(a: &Signal, b: &Signal) -> bool {
@@ -924,56 +991,103 @@ mod tests {
     }
 
     #[test]
-    fn the_scan_memo_changes_no_hit_and_never_mistakes_a_text() {
+    fn the_fused_scan_and_pick_with_a_memo_change_nothing() {
+        use crate::event::Severity;
         let c = cat();
         let oom = "Out of memory: Killed process 1234 (atticd) total-vm:1kB";
-        let mut msgs: Vec<String> = vec![oom.into(), "nothing here".into(), "all fine".into()];
-        // Repeats, and more distinct texts than the memo has slots, so that slots are
-        // reused.
+        // More than three candidate rules: never remembered, searched every time.
+        let many = "Out of memory: Killed process 1 (x) oom-kill push 401 429 cancel not found";
+        assert!(c.candidates(many.as_bytes()).len() > 3);
+        let mut msgs: Vec<(String, Severity)> = vec![
+            (oom.into(), Severity::Unknown),
+            ("nothing here".into(), Severity::Unknown),
+            ("all fine".into(), Severity::Info),
+        ];
+        // Repeats, with severities that differ for one text (the pick reads the severity
+        // first), errors that no rule explains, and more distinct texts than the memo has
+        // slots, so that slots are reused.
         for i in 0..70_000 {
-            msgs.push(["nothing here", oom, "all fine"][i % 3].into());
-            msgs.push(format!("line {i} of nothing"));
+            let (m, sev) = [
+                ("nothing here", Severity::Unknown),
+                (oom, Severity::Unknown),
+                ("all fine", Severity::Err),
+                ("fatal: could not read Username", Severity::Unknown),
+                ("fatal: could not read Username", Severity::Info),
+                (many, Severity::Unknown),
+            ][i % 6];
+            msgs.push((m.into(), sev));
+            msgs.push((
+                format!("line {i} of nothing\nerror on line two"),
+                Severity::Unknown,
+            ));
         }
         let atoms = Atoms::default();
         let views = || {
-            msgs.iter().map(|m| View {
+            msgs.iter().map(|(m, sev)| View {
                 unit: Atom::NONE,
                 format: 0,
                 inner: None,
-                severity: crate::event::Severity::default(),
+                severity: *sev,
                 message: m.as_bytes(),
                 fields: &[],
             })
         };
         let plain = c.scan_source(views(), &atoms, b"");
-        assert_eq!(plain.len(), 1 + 70_000 / 3);
+        assert!(plain.len() > 2 * 70_000 / 6, "{}", plain.len());
+        let mut hit: Vec<u32> = plain.iter().map(|h| h.index).collect();
+        hit.dedup();
+        let picked = crate::incidents::unexplained::pick_source(views(), |i| {
+            hit.binary_search(&(i as u32)).is_ok()
+        });
+        // "all fine" as an error, "fatal:" of unknown severity, the error on line two
+        // never.
+        assert_eq!(
+            picked.len(),
+            2 * 70_000usize.div_ceil(6),
+            "{}",
+            picked.len()
+        );
         let hashes: Vec<u64> = msgs
             .iter()
-            .map(|m| crate::digest::hash(m.as_bytes()))
+            .map(|(m, _)| crate::digest::hash(m.as_bytes()))
             .collect();
         let mut memo = ScanMemo::default();
-        assert_eq!(
-            c.scan_source_memo(views(), &atoms, b"", &hashes, &mut memo),
-            plain
-        );
+        let fused = c.scan_pick_source(views(), &atoms, b"", &hashes, &mut memo);
+        assert_eq!(fused, (plain.clone(), picked.clone()));
         // A second pass meets a warm memo.
+        let fused = c.scan_pick_source(views(), &atoms, b"", &hashes, &mut memo);
+        assert_eq!(fused, (plain.clone(), picked.clone()));
+        let known = |memo: &mut ScanMemo, t: &str| *memo.0.entry(crate::digest::hash(t.as_bytes()));
+        // Remembered: no candidates for a plain text, the candidates of a text with
+        // literals, the error word of an unknown-severity text without hits.
         assert_eq!(
-            c.scan_source_memo(views(), &atoms, b"", &hashes, &mut memo),
-            plain
+            known(&mut memo, "nothing here"),
+            Known::CANDS | Known::ERR_KNOWN
         );
-        let h = crate::digest::hash(b"nothing here");
-        assert!(memo.holds_nothing(h, b"nothing here"));
-        assert!(!memo.holds_nothing(h.wrapping_add(1), b"nothing here"));
-        // A text with a literal is never remembered.
-        let h = crate::digest::hash(oom.as_bytes());
-        assert!(!memo.holds_nothing(h, oom.as_bytes()));
-        // A hash that does not belong to the text (a stale list) only costs a lookup.
-        let wrong = vec![0; msgs.len()];
+        let w = known(&mut memo, oom);
+        let mut got = Vec::new();
+        Known::cands(w, &mut got);
+        assert_eq!(got, c.candidates(oom.as_bytes()));
+        assert_eq!(w & Known::ERR_KNOWN, 0, "a hit: never picked");
+        assert_eq!(known(&mut memo, many) & Known::CANDS, 0);
+        // A list shorter than the events: the rest are hashed on the spot.
         let mut fresh = ScanMemo::default();
-        assert_eq!(
-            c.scan_source_memo(views(), &atoms, b"", &wrong, &mut fresh),
-            plain
-        );
+        let fused = c.scan_pick_source(views(), &atoms, b"", &hashes[..10], &mut fresh);
+        assert_eq!(fused, (plain, picked));
+    }
+
+    #[test]
+    fn memo_words_round_trip_candidates() {
+        let mut out = vec![7];
+        for cands in [&[][..], &[0], &[3, 9], &[1, 2, 65_535]] {
+            let w = Known::with_cands(cands);
+            assert_ne!(w & Known::CANDS, 0);
+            assert_eq!(w & (Known::ERR | Known::ERR_KNOWN), 0);
+            Known::cands(w, &mut out);
+            assert_eq!(out, cands);
+        }
+        assert_eq!(Known::with_cands(&[1, 2, 3, 4]), 0);
+        assert_eq!(Known::with_cands(&[65_536]), 0);
     }
 
     #[test]
