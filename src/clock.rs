@@ -487,8 +487,11 @@ struct BootStart {
 fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &mut [String]) {
     // Boot starts from events carrying both clocks (journal entries) keyed by boot id.
     let mut starts: HashMap<String, (Vec<i64>, String)> = HashMap::new();
-    // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall)
-    let mut kernel: HashMap<(i64, u64), (String, String, i64)> = HashMap::new();
+    // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall), the host and
+    // boot as indices into `names` (a string per distinct name, not per line).
+    let mut kernel: HashMap<(i64, u64), (u32, u32, i64)> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut name_ids: HashMap<String, u32> = HashMap::new();
     let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
     // Gathered per source in parallel, keyed by atoms (no string per event), then merged
     // in input order, which is the order the maps would have seen the events in.
@@ -539,12 +542,28 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                 .or_insert_with(|| (Vec::new(), inp.atoms.get(host).to_string()));
             e.0.extend(v);
         }
+        // This source's atoms as name indices, looked up once per atom.
+        let mut ids: Vec<Option<u32>> = Vec::new();
+        let mut id_of = |a: Atom| {
+            let i = a.0 as usize;
+            if i >= ids.len() {
+                ids.resize(i + 1, None);
+            }
+            *ids[i].get_or_insert_with(|| {
+                let name = inp.atoms.get(a);
+                match name_ids.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        names.push(name.to_string());
+                        let id = (names.len() - 1) as u32;
+                        name_ids.insert(name.to_string(), id);
+                        id
+                    }
+                }
+            })
+        };
         for (key, host, boot, start) in g.kernel {
-            let val = (
-                inp.atoms.get(host).to_string(),
-                inp.atoms.get(boot).to_string(),
-                start,
-            );
+            let val = (id_of(host), id_of(boot), start);
             // The same line at the same stamp in two boots (`Linux version ...` at
             // 0.000000) cannot tell which boot a dmesg is from: drop it.
             match kernel.get(&key) {
@@ -596,7 +615,13 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             (Some(*t), "boot time from --boot-time".to_string(), None)
         } else {
             // By boot id when the source names one.
+            // (Looked up once per run of events with one boot atom.)
+            let mut prev = None;
             let by_boot = inp.events.iter().find_map(|e| {
+                if prev == Some(e.boot) {
+                    return None;
+                }
+                prev = Some(e.boot);
                 let b = inp.atoms.get(e.boot);
                 boots.get(b).map(|s| (b.to_string(), s))
             });
@@ -616,12 +641,12 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             } else {
                 // By kernel lines present in both.
                 let mut hits: Vec<(i64, &String, &String)> = Vec::new();
-                for k in 0..inp.events.len() {
-                    if let Some(m) = inp.digest.mono(k)
-                        && let Some(key) = inp.digest.key(k)
-                        && let Some((h, b, s)) = kernel.get(&(m, key))
+                // The keyed events (kernel lines and stamped lines), in index order.
+                for &(k, key) in &inp.digest.keys {
+                    if let Some(m) = inp.digest.mono(k as usize)
+                        && let Some(&(h, b, s)) = kernel.get(&(m, key))
                     {
-                        hits.push((*s, h, b));
+                        hits.push((s, &names[h as usize], &names[b as usize]));
                     }
                 }
                 if hits.is_empty() {
