@@ -548,10 +548,19 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
         }
     }
     let n = bytes.len();
-    // Room for the whole input (what is kept is less unless spans overlap, and then the
-    // vector grows): no counting pass first. Pages of a large reservation that are never
-    // written are never resident, and the shrink below gives the rest back.
-    let mut out = Vec::with_capacity(n);
+    // Room for every span, at most the whole input (more only when spans overlap, and then
+    // the vector grows). After `analyze` dropped the text of the events no signal quotes,
+    // that is a few kilobytes where the input was megabytes: sized by a first pass, not
+    // reserved at the input's size, because glibc answers a large request by first
+    // consolidating every small block freed since (the dropped texts and fields), a cost
+    // the next file's small requests would otherwise not pay.
+    let spans: usize = events
+        .iter()
+        .flat_map(|ev| std::iter::once(&ev.message).chain(ev.fields.iter().map(|(_, v)| v)))
+        .filter_map(|t| clamp(t, n))
+        .map(|(s, e)| e - s)
+        .sum();
+    let mut out = Vec::with_capacity(spans.min(n));
     // The last copied source range and where it went.
     let mut last = (0usize, 0usize, 0usize);
     // Per field name (indexed by its atom), the last few distinct values copied (at, len,
