@@ -325,7 +325,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let renderer =
                 gaplog::report::renderer(&output).map_err(|e| Usage(format!("--format: {e}")))?;
-            fix_mmap_threshold();
+            tune_allocator();
             let (mut analysis, tl) = gaplog::analyze(&input.inputs, &o)?;
             let t_render = std::time::Instant::now();
             if !no_redact {
@@ -591,7 +591,8 @@ fn templates(
     Ok(o)
 }
 
-/// Fixes glibc malloc's mmap threshold at its initial 128 KiB, for `analyze`.
+/// Sets two glibc malloc parameters for `analyze`: the mmap threshold fixed at its
+/// initial 128 KiB, and no fastbins.
 ///
 /// By default glibc raises the threshold to the size of every large block freed (up to
 /// 32 MiB). After the first files are parsed, the per-file vectors of a few MiB (events,
@@ -602,20 +603,28 @@ fn templates(
 /// 338 MiB on one thread. `timeline --export` keeps the default: the export's columns are
 /// large, short-lived blocks, and fresh mappings for them cost it 7 % of its time (7.5 →
 /// 8.0 s at 1 GB) for 2 % less memory.
+///
+/// Fastbins defer the merging of freed small blocks until the next large request, which
+/// then merges them all at once. A parse frees millions of small blocks (the fields and
+/// decoded texts of the events whose text is dropped) between two large requests (the next
+/// source's vectors); merged as they are freed they cost less: 3.38 → 3.28 s on one
+/// thread, peak unchanged (paired runs, `docs/benchmarks.md`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn fix_mmap_threshold() {
+fn tune_allocator() {
     // SAFETY: `mallopt` only sets a malloc parameter, under malloc's own lock; it is called
     // before the analysis allocates its large blocks, and its result (0 on failure) only
-    // means the default policy stays.
+    // means the default policy stays. `M_MXFAST` 0 empties no bin: it only stops new small
+    // frees from going to the fastbins (glibc's documented way to disable them).
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MXFAST, 0);
     }
 }
 
 /// Other C libraries keep their own policy.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn fix_mmap_threshold() {}
+fn tune_allocator() {}
 
 fn main() -> ExitCode {
     match run() {
