@@ -607,7 +607,7 @@ fn templates(
 /// Fastbins defer the merging of freed small blocks until the next large request, which
 /// then merges them all at once. A parse frees millions of small blocks (the fields and
 /// decoded texts of the events whose text is dropped) between two large requests (the next
-/// source's vectors); merged as they are freed they cost less: 3.38 → 3.28 s on one
+/// source's vectors); merged as they are freed they cost less: 3.35 → 3.29 s on one
 /// thread, peak unchanged (paired runs, `docs/benchmarks.md`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
