@@ -488,10 +488,9 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
     // Boot starts from events carrying both clocks (journal entries) keyed by boot id.
     let mut starts: HashMap<String, (Vec<i64>, String)> = HashMap::new();
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall), the host and
-    // boot as indices into `names` (a string per distinct name, not per line).
-    let mut kernel: HashMap<(i64, u64), (u32, u32, i64)> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut name_ids: HashMap<String, u32> = HashMap::new();
+    // boot interned in `names` (a string per distinct name, not per line).
+    let mut kernel: HashMap<(i64, u64), (Atom, Atom, i64)> = HashMap::new();
+    let mut names = crate::event::Atoms::default();
     let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
     // Gathered per source in parallel, keyed by atoms (no string per event), then merged
     // in input order, which is the order the maps would have seen the events in.
@@ -542,25 +541,14 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                 .or_insert_with(|| (Vec::new(), inp.atoms.get(host).to_string()));
             e.0.extend(v);
         }
-        // This source's atoms as name indices, looked up once per atom.
-        let mut ids: Vec<Option<u32>> = Vec::new();
+        // This source's atoms in `names`, interned once per atom.
+        let mut ids: Vec<Option<Atom>> = Vec::new();
         let mut id_of = |a: Atom| {
             let i = a.0 as usize;
             if i >= ids.len() {
                 ids.resize(i + 1, None);
             }
-            *ids[i].get_or_insert_with(|| {
-                let name = inp.atoms.get(a);
-                match name_ids.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        names.push(name.to_string());
-                        let id = (names.len() - 1) as u32;
-                        name_ids.insert(name.to_string(), id);
-                        id
-                    }
-                }
-            })
+            *ids[i].get_or_insert_with(|| names.intern(inp.atoms.get(a)))
         };
         for (key, host, boot, start) in g.kernel {
             let val = (id_of(host), id_of(boot), start);
@@ -640,13 +628,13 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                 )
             } else {
                 // By kernel lines present in both.
-                let mut hits: Vec<(i64, &String, &String)> = Vec::new();
+                let mut hits: Vec<(i64, &str, &str)> = Vec::new();
                 // The keyed events (kernel lines and stamped lines), in index order.
                 for &(k, key) in &inp.digest.keys {
                     if let Some(m) = inp.digest.mono(k as usize)
                         && let Some(&(h, b, s)) = kernel.get(&(m, key))
                     {
-                        hits.push((s, &names[h as usize], &names[b as usize]));
+                        hits.push((s, names.get(h), names.get(b)));
                     }
                 }
                 if hits.is_empty() {
@@ -662,7 +650,7 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
                             hits.len(),
                             spread / 1_000_000
                         ),
-                        Some((h.clone(), b.clone())),
+                        Some((h.to_string(), b.to_string())),
                     )
                 }
             }

@@ -777,7 +777,8 @@ fn stamp_key(host_hash: u64, mono: i64) -> u64 {
 /// About how many events one slice of the merge sorts at once (8 MiB of keys).
 const SLICE_EVENTS: usize = 1 << 19;
 
-/// At most this many slices: each is a pass over every event's slice byte.
+/// At most this many slices: each reads, in every source, the range of indices its events
+/// span.
 const MAX_SLICES: usize = 16;
 
 /// The lower bounds of slices 1.. of the merge (ascending sort times, see
