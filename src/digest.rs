@@ -38,14 +38,26 @@ pub struct Digest {
 /// The `job_runs` entry of events without a job id.
 pub const NO_JOB: u32 = u32::MAX;
 
-impl Digest {
-    /// Hashes, keys and job ids of `events`, whose texts resolve in `bytes`.
-    pub fn compute(events: &[Event], atoms: &Atoms, bytes: &[u8]) -> Digest {
-        let kernel = atoms.find("kernel");
-        let job = atoms.find("job");
-        // Events with only a monotonic clock are aligned by matching every stamped line
-        // against the kernel lines of other sources, whatever their unit.
-        let mono_only = events.iter().any(|e| e.clock == ClockMethod::Monotonic);
+/// A [`Digest`] taken event by event, so that a caller can do its own work on each event
+/// in the same pass, while the event and its text are in cache ([`crate::analyze`] scans
+/// for signals and drops the text of the events it will not quote). Events must be pushed
+/// in index order, each one before its text changes.
+#[derive(Debug)]
+pub struct Builder {
+    d: Digest,
+    kernel: Option<crate::event::Atom>,
+    job: Option<crate::event::Atom>,
+    /// Events with only a monotonic clock are aligned by matching every stamped line
+    /// against the kernel lines of other sources, whatever their unit.
+    mono_only: bool,
+    /// Job id -> its slot; consecutive events mostly share one, which is checked first.
+    slots: std::collections::HashMap<Box<[u8]>, u32>,
+}
+
+impl Builder {
+    /// A builder for `events` (read here for what needs every event: the monotonic stamps
+    /// and whether any event has only that clock).
+    pub fn new(events: &[Event], atoms: &Atoms) -> Builder {
         let mut d = Digest {
             msg: Vec::with_capacity(events.len()),
             ..Digest::default()
@@ -57,34 +69,65 @@ impl Digest {
                 .map(|e| e.mono_us.unwrap_or(i64::MIN))
                 .collect();
         }
-        // Job id -> its slot; consecutive events mostly share one, which is checked first.
-        let mut slots: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
-        for (i, e) in events.iter().enumerate() {
-            let m = e.message.bytes(bytes);
-            d.msg.push(hash(m));
-            if kernel.is_some_and(|k| k == e.unit) || (mono_only && e.mono_us.is_some()) {
-                d.keys.push((i as u32, line_key(m)));
-            }
-            let id = job.and_then(|j| {
-                e.fields
-                    .iter()
-                    .find(|(k, _)| *k == j)
-                    .map(|(_, v)| v.bytes(bytes))
-            });
-            let last = d.job_runs.last().map_or(NO_JOB, |r| r.1);
-            let slot = match id {
-                None => NO_JOB,
-                Some(id) if d.job_ids.get(last as usize).is_some_and(|x| **x == *id) => last,
-                Some(id) => *slots.entry(id).or_insert_with(|| {
-                    d.job_ids.push(id.into());
-                    (d.job_ids.len() - 1) as u32
-                }),
-            };
-            if d.job_runs.last().is_none_or(|r| r.1 != slot) {
-                d.job_runs.push((i as u32, slot));
-            }
+        Builder {
+            d,
+            kernel: atoms.find("kernel"),
+            job: atoms.find("job"),
+            mono_only: events.iter().any(|e| e.clock == ClockMethod::Monotonic),
+            slots: std::collections::HashMap::new(),
         }
-        d
+    }
+
+    /// Takes event `i` (the next in order), whose texts resolve in `bytes`; returns the
+    /// [`hash`] of its message.
+    pub fn push(&mut self, i: usize, e: &Event, bytes: &[u8]) -> u64 {
+        let d = &mut self.d;
+        let m = e.message.bytes(bytes);
+        let h = hash(m);
+        d.msg.push(h);
+        if self.kernel.is_some_and(|k| k == e.unit) || (self.mono_only && e.mono_us.is_some()) {
+            d.keys.push((i as u32, line_key(m)));
+        }
+        let id = self.job.and_then(|j| {
+            e.fields
+                .iter()
+                .find(|(k, _)| *k == j)
+                .map(|(_, v)| v.bytes(bytes))
+        });
+        let last = d.job_runs.last().map_or(NO_JOB, |r| r.1);
+        let slot = match id {
+            None => NO_JOB,
+            Some(id) if d.job_ids.get(last as usize).is_some_and(|x| **x == *id) => last,
+            Some(id) => match self.slots.get(id) {
+                Some(&s) => s,
+                None => {
+                    d.job_ids.push(id.into());
+                    let s = (d.job_ids.len() - 1) as u32;
+                    self.slots.insert(id.into(), s);
+                    s
+                }
+            },
+        };
+        if d.job_runs.last().is_none_or(|r| r.1 != slot) {
+            d.job_runs.push((i as u32, slot));
+        }
+        h
+    }
+
+    /// The digest of the events pushed.
+    pub fn finish(self) -> Digest {
+        self.d
+    }
+}
+
+impl Digest {
+    /// Hashes, keys and job ids of `events`, whose texts resolve in `bytes`.
+    pub fn compute(events: &[Event], atoms: &Atoms, bytes: &[u8]) -> Digest {
+        let mut b = Builder::new(events, atoms);
+        for (i, e) in events.iter().enumerate() {
+            b.push(i, e, bytes);
+        }
+        b.finish()
     }
 
     /// The [`line_key`] of event `index`, if it is one of those keyed.

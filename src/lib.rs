@@ -316,21 +316,24 @@ fn parse_one(
         .map(|(_, i)| *i);
     let mut parsed = formats::parse_source_split(&src, force, split);
     let n = src.bytes.len() as u64;
-    let mut digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
-    let which = match keep {
-        Keep::All => Which::All,
-        Keep::Messages => {
-            for e in &mut parsed.events {
-                e.fields = Vec::new();
-            }
-            Which::All
-        }
-        Keep::Nothing => {
-            digest::strip_unquoted(&mut parsed.events, |_| false);
-            Which::Some(Vec::new())
-        }
-        Keep::Quoted(catalog) => {
-            Which::Some(quoted(&mut parsed, &mut digest, &src.bytes, catalog, memo))
+    let (digest, which) = match keep {
+        Keep::Quoted(catalog) => quoted(&mut parsed, &src.bytes, catalog, memo),
+        Keep::All | Keep::Messages | Keep::Nothing => {
+            let digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+            let which = match keep {
+                Keep::Messages => {
+                    for e in &mut parsed.events {
+                        e.fields = Vec::new();
+                    }
+                    Which::All
+                }
+                Keep::Nothing => {
+                    digest::strip_unquoted(&mut parsed.events, |_| false);
+                    Which::Some(Vec::new())
+                }
+                Keep::All | Keep::Quoted(_) => Which::All,
+            };
+            (digest, which)
         }
     };
     let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
@@ -353,29 +356,33 @@ fn parse_one(
     (data, input)
 }
 
-/// Takes a source's signal hits and unexplained picks into its digest, then drops the text of
-/// every other event. Returns the indices of the events that keep theirs, ascending.
+/// The digest of a source with its signal hits and unexplained picks; drops the text of
+/// every other event. One pass over the events, each taken while it is in cache: its
+/// message hashed, scanned (the hash is the scan memo's key) and, unless it is quoted,
+/// dropped. Returns the digest and the events that keep their text (ascending).
 fn quoted(
     parsed: &mut formats::Parsed,
-    digest: &mut digest::Digest,
     bytes: &[u8],
     catalog: &signals::Catalog,
     memo: &mut signals::ScanMemo,
-) -> Vec<u32> {
-    let views = parsed.events.iter().map(|e| timeline::View::of(e, bytes));
-    let (hits, picked) = catalog.scan_pick_source(views, &parsed.atoms, bytes, &digest.msg, memo);
-    // Hits come in event order: one sorted list of their events.
-    let mut hit: Vec<u32> = hits.iter().map(|h| h.index).collect();
-    hit.dedup();
-    let mut keep: Vec<u32> = hit.iter().chain(&picked).copied().collect();
-    keep.sort_unstable();
-    keep.dedup();
-    digest::strip_unquoted(&mut parsed.events, |i| {
-        keep.binary_search(&(i as u32)).is_ok()
-    });
+) -> (digest::Digest, Which) {
+    let mut digest = digest::Builder::new(&parsed.events, &parsed.atoms);
+    let mut scanner = catalog.scanner(&parsed.atoms, bytes);
+    let mut keep: Vec<u32> = Vec::new();
+    for (i, e) in parsed.events.iter_mut().enumerate() {
+        let h = digest.push(i, e, bytes);
+        if scanner.push(&timeline::View::of(e, bytes), i as u32, Some(h), memo) {
+            keep.push(i as u32);
+        } else {
+            e.message = event::Text::default();
+            e.fields = Vec::new();
+        }
+    }
+    let (hits, picked) = scanner.finish();
+    let mut digest = digest.finish();
     digest.hits = Some(hits);
     digest.picked = Some(picked);
-    keep
+    (digest, Which::Some(keep))
 }
 
 /// Clock alignment, hosts from folders and the merge: the stages after parsing.

@@ -604,12 +604,20 @@ impl Catalog {
         hashes: &[u64],
         memo: &mut ScanMemo,
     ) -> (Vec<Hit>, Vec<u32>) {
-        let mut cx = ScanCx::new(atoms, bytes);
+        let mut scanner = self.scanner(atoms, bytes);
         for (index, e) in events.enumerate() {
-            let m = Some((hashes.get(index).copied(), &mut *memo));
-            self.scan_event(&e, index as u32, &mut cx, m, true);
+            scanner.push(&e, index as u32, hashes.get(index).copied(), memo);
         }
-        (cx.out, cx.picked)
+        scanner.finish()
+    }
+
+    /// [`Catalog::scan_pick_source`] event by event, for a caller that takes each event in
+    /// a pass of its own (see [`crate::digest::Builder`]).
+    pub fn scanner<'a>(&self, atoms: &'a Atoms, bytes: &'a [u8]) -> Scanner<'_, 'a> {
+        Scanner {
+            catalog: self,
+            cx: ScanCx::new(atoms, bytes),
+        }
     }
 
     fn scan_events<'a>(
@@ -831,6 +839,7 @@ impl Catalog {
 
 /// What the scan of one source reads and writes besides the event: the source's atoms and
 /// bytes, the atoms of [`MATCHED_FIELDS`], scratch space, the hits and the picks.
+#[derive(Debug)]
 struct ScanCx<'a> {
     atoms: &'a Atoms,
     bytes: &'a [u8],
@@ -858,6 +867,37 @@ impl<'a> ScanCx<'a> {
             out: Vec::new(),
             picked: Vec::new(),
         }
+    }
+}
+
+/// The signal scan and the unexplained pick of one source, event by event
+/// ([`Catalog::scanner`]).
+#[derive(Debug)]
+pub struct Scanner<'c, 'a> {
+    catalog: &'c Catalog,
+    cx: ScanCx<'a>,
+}
+
+impl Scanner<'_, '_> {
+    /// Scans the event of index `index` (events come in index order), whose message has
+    /// [`crate::digest::hash`] `hash` when known; true when it has a hit or is picked as an
+    /// unexplained error (the events a report can quote).
+    pub fn push(
+        &mut self,
+        e: &View<'_>,
+        index: u32,
+        hash: Option<u64>,
+        memo: &mut ScanMemo,
+    ) -> bool {
+        let (hits, picks) = (self.cx.out.len(), self.cx.picked.len());
+        self.catalog
+            .scan_event(e, index, &mut self.cx, Some((hash, memo)), true);
+        self.cx.out.len() > hits || self.cx.picked.len() > picks
+    }
+
+    /// The hits (in event, then rule order) and the picks (ascending).
+    pub fn finish(self) -> (Vec<Hit>, Vec<u32>) {
+        (self.cx.out, self.cx.picked)
     }
 }
 
