@@ -510,6 +510,12 @@ impl Catalog {
     /// [`Catalog::candidates`] into `out` (cleared first).
     fn candidates_into(&self, msg: &[u8], out: &mut Vec<u32>) {
         out.clear();
+        // Most texts hold no literal (97.7 % of the 1.05 M texts searched on the 1 GB
+        // bench corpus): the search for any one match runs a tighter loop than the
+        // overlapping search (211 → 190 ms there), which runs only after it.
+        if !self.ac.is_match(msg) {
+            return;
+        }
         for m in self.ac.find_overlapping_iter(aho_corasick::Input::new(msg)) {
             for &r in &self.lit_rules[m.pattern().as_usize()] {
                 if !out.contains(&r) {
