@@ -62,18 +62,25 @@ impl Builder {
             msg: Vec::with_capacity(events.len()),
             ..Digest::default()
         };
-        if events.iter().any(|e| e.mono_us.is_some()) {
+        // One pass over the events for both (they share a cache line of each event).
+        let mut mono_only = false;
+        if let Some(first) = events.iter().position(|e| {
+            mono_only |= e.clock == ClockMethod::Monotonic;
+            e.mono_us.is_some()
+        }) {
             // A stamp is a non-negative count of microseconds; none is ever `i64::MIN`.
-            d.mono = events
-                .iter()
-                .map(|e| e.mono_us.unwrap_or(i64::MIN))
-                .collect();
+            d.mono = Vec::with_capacity(events.len());
+            d.mono.resize(first, i64::MIN);
+            for e in &events[first..] {
+                mono_only |= e.clock == ClockMethod::Monotonic;
+                d.mono.push(e.mono_us.unwrap_or(i64::MIN));
+            }
         }
         Builder {
             d,
             kernel: atoms.find("kernel"),
             job: atoms.find("job"),
-            mono_only: events.iter().any(|e| e.clock == ClockMethod::Monotonic),
+            mono_only,
             slots: std::collections::HashMap::new(),
         }
     }
@@ -339,6 +346,19 @@ mod tests {
         d.drop_clock_inputs();
         assert_eq!((d.key(0), d.mono(3)), (None, None));
         assert_eq!(d.msg.len(), 4);
+        // A job id met again after another takes its first slot back.
+        let with_job = |at: usize| {
+            let mut e = ev(app, ClockMethod::Exact, None, Text::span(0, 3));
+            e.fields.push((job, Text::span(at, at + 3)));
+            e
+        };
+        let d = Digest::compute(&[with_job(0), with_job(4), with_job(0)], &atoms, bytes);
+        assert_eq!(
+            d.job_ids,
+            vec![b"one".to_vec().into(), b"two".to_vec().into()]
+        );
+        assert_eq!(d.job_runs, vec![(0, 0), (1, 1), (2, 0)]);
+        assert_eq!(d.job(2), Some(&b"one"[..]));
     }
 
     #[test]
