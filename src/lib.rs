@@ -316,7 +316,7 @@ fn parse_one(
         .map(|(_, i)| *i);
     let mut parsed = formats::parse_source_split(&src, force, split);
     let n = src.bytes.len() as u64;
-    let (digest, which) = match keep {
+    let (digest, which, slim) = match keep {
         Keep::Quoted(catalog) => quoted(&mut parsed, &src.bytes, catalog, memo),
         Keep::All | Keep::Messages | Keep::Nothing => {
             let digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
@@ -333,10 +333,17 @@ fn parse_one(
                 }
                 Keep::All | Keep::Quoted(_) => Which::All,
             };
-            (digest, which)
+            (digest, which, None)
         }
     };
-    let kept = formats::keep_referenced_text(&mut parsed.events, &src.bytes);
+    let kept = match &which {
+        Which::Some(w) if slim.is_some() => {
+            formats::keep_referenced_text_of(&mut parsed.events, w, &src.bytes)
+        }
+        Which::Some(_) | Which::All => {
+            formats::keep_referenced_text(&mut parsed.events, &src.bytes)
+        }
+    };
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
         ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
     };
@@ -351,24 +358,26 @@ fn parse_one(
             bytes_total: progress.bytes_total,
         });
     }
-    let (data, events) = SourceData::split_keeping(src, parsed, digest, &which);
+    let (data, events) = SourceData::split_slim(src, parsed, digest, &which, slim);
     formats::recycle_events(events);
     (data, input)
 }
 
 /// The digest of a source with its signal hits and unexplained picks; drops the text of
 /// every other event. One pass over the events, each taken while it is in cache: its
-/// message hashed, scanned (the hash is the scan memo's key) and, unless it is quoted,
-/// dropped. Returns the digest and the events that keep their text (ascending).
+/// message hashed, scanned (the hash is the scan memo's key), unless it is quoted
+/// dropped, and its [`event::Slim`] made. Returns the digest, the events that keep their
+/// text (ascending) and the slim events.
 fn quoted(
     parsed: &mut formats::Parsed,
     bytes: &[u8],
     catalog: &signals::Catalog,
     memo: &mut signals::ScanMemo,
-) -> (digest::Digest, Which) {
+) -> (digest::Digest, Which, Option<Vec<event::Slim>>) {
     let mut digest = digest::Builder::new(&parsed.events, &parsed.atoms);
     let mut scanner = catalog.scanner(&parsed.atoms, bytes);
     let mut keep: Vec<u32> = Vec::new();
+    let mut slim = Vec::with_capacity(parsed.events.len());
     for (i, e) in parsed.events.iter_mut().enumerate() {
         let h = digest.push(i, e, bytes);
         if scanner.push(&timeline::View::of(e, bytes), i as u32, Some(h), memo) {
@@ -377,12 +386,13 @@ fn quoted(
             e.message = event::Text::default();
             e.fields = Vec::new();
         }
+        slim.push(event::Slim::from(&*e));
     }
     let (hits, picked) = scanner.finish();
     let mut digest = digest.finish();
     digest.hits = Some(hits);
     digest.picked = Some(picked);
-    (digest, Which::Some(keep))
+    (digest, Which::Some(keep), Some(slim))
 }
 
 /// Clock alignment, hosts from folders and the merge: the stages after parsing.

@@ -57,9 +57,21 @@ impl SourceData {
     /// [`crate::formats::recycle_events`]).
     pub fn split_keeping(
         src: Source,
+        parsed: Parsed,
+        digest: crate::digest::Digest,
+        which: &Which,
+    ) -> (SourceData, Vec<Event>) {
+        SourceData::split_slim(src, parsed, digest, which, None)
+    }
+
+    /// [`SourceData::split_keeping`] with the [`Slim`]s of the events already made (by the
+    /// pass that took the digest, see [`crate::analyze`]), when `slim` is given.
+    pub fn split_slim(
+        src: Source,
         mut parsed: Parsed,
         digest: crate::digest::Digest,
         which: &Which,
+        slim: Option<Vec<Slim>>,
     ) -> (SourceData, Vec<Event>) {
         let mut evs = std::mem::take(&mut parsed.events);
         let take = |e: &mut Event| Kept {
@@ -95,7 +107,10 @@ impl SourceData {
                 }
             }
         };
-        let events: Vec<Slim> = evs.iter().map(Slim::from).collect();
+        let events: Vec<Slim> = match slim {
+            Some(v) if v.len() == evs.len() => v,
+            _ => evs.iter().map(Slim::from).collect(),
+        };
         evs.clear();
         let data = SourceData {
             src,

@@ -538,6 +538,20 @@ pub fn parse_source_split(src: &Source, forced: Option<u16>, split: bool) -> Par
 /// does a field value equal to the same field's value in an earlier event. Spans reaching
 /// past the input are clamped first, as [`Text::bytes`] clamps them.
 pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
+    keep_text_of(events, 0..events.len(), bytes)
+}
+
+/// [`keep_referenced_text`] when only the events at `which` (ascending indices) hold
+/// spans: the others are not read. The result is the same.
+pub fn keep_referenced_text_of(events: &mut [Event], which: &[u32], bytes: &[u8]) -> Vec<u8> {
+    keep_text_of(events, which.iter().map(|&i| i as usize), bytes)
+}
+
+fn keep_text_of(
+    events: &mut [Event],
+    which: impl Iterator<Item = usize> + Clone,
+    bytes: &[u8],
+) -> Vec<u8> {
     fn clamp(t: &Text, n: usize) -> Option<(usize, usize)> {
         match t {
             Text::Span { start, len } => {
@@ -554,8 +568,9 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
     // reserved at the input's size, because glibc answers a large request by first
     // consolidating every small block freed since (the dropped texts and fields), a cost
     // the next file's small requests would otherwise not pay.
-    let spans: usize = events
-        .iter()
+    let spans: usize = which
+        .clone()
+        .filter_map(|i| events.get(i))
         .flat_map(|ev| std::iter::once(&ev.message).chain(ev.fields.iter().map(|(_, v)| v)))
         .filter_map(|t| clamp(t, n))
         .map(|(s, e)| e - s)
@@ -613,7 +628,8 @@ pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
             len: (e - s) as u32,
         };
     };
-    for ev in events {
+    for i in which {
+        let Some(ev) = events.get_mut(i) else { break };
         relocate(&mut ev.message, None, &mut out);
         for (a, v) in &mut ev.fields {
             relocate(v, Some(*a), &mut out);
@@ -844,6 +860,19 @@ mod tests {
         let (mut n, mut input, mut kept) = (0, 0, 0);
         for src in crate::ingest::fixture_and_sample_sources() {
             let mut p = parse_source(&src, None);
+            // Every third event stripped as `analyze` strips those it will not quote: the
+            // pass over the others alone keeps the same buffer and spans.
+            let mut some = p.events.clone();
+            let which: Vec<u32> = (0..some.len() as u32).filter(|i| i % 3 != 1).collect();
+            for e in some.iter_mut().skip(1).step_by(3) {
+                e.message = Text::default();
+                e.fields = Vec::new();
+            }
+            let mut all = some.clone();
+            let k_all = keep_referenced_text(&mut all, &src.bytes);
+            let k_some = keep_referenced_text_of(&mut some, &which, &src.bytes);
+            assert_eq!(k_some, k_all, "{}", src.path);
+            assert_eq!(texts(&some, &k_some), texts(&all, &k_all), "{}", src.path);
             let before = texts(&p.events, &src.bytes);
             let k = keep_referenced_text(&mut p.events, &src.bytes);
             assert_eq!(texts(&p.events, &k), before, "{}", src.path);
