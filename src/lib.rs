@@ -377,9 +377,27 @@ fn quoted(
     let mut digest = digest::Builder::new(&parsed.events, &parsed.atoms);
     let mut scanner = catalog.scanner(&parsed.atoms, bytes);
     let mut keep: Vec<u32> = Vec::new();
-    let mut slim = Vec::with_capacity(parsed.events.len());
-    for (i, e) in parsed.events.iter_mut().enumerate() {
-        let h = digest.push(i, e, bytes);
+    let events = &mut parsed.events;
+    let mut slim = Vec::with_capacity(events.len());
+    // One event ahead: the next event is hashed, and its memo word asked into cache,
+    // before this one is scanned, so that the word's load overlaps this event's work; the
+    // message after that is asked into cache for the next hash. The memo's lookups had
+    // been 4.5 % of one thread's cycles, waiting for their slot (1 MiB table, larger than
+    // the first-level cache): 2.95 → 2.88 s on the 1 GB corpus (paired runs, four each).
+    let mut next = events.first().map(|e| digest.push(0, e, bytes));
+    for i in 0..events.len() {
+        let h = next.take().unwrap_or_default();
+        if let Some(event::Text::Span { start, .. }) = events.get(i + 2).map(|e| &e.message)
+            && let Some(b) = bytes.get(*start as usize)
+        {
+            digest::prefetch(b);
+        }
+        if let Some(e) = events.get(i + 1) {
+            let n = digest.push(i + 1, e, bytes);
+            memo.prefetch(n);
+            next = Some(n);
+        }
+        let e = &mut events[i];
         if scanner.push(&timeline::View::of(e, bytes), i as u32, Some(h), memo) {
             keep.push(i as u32);
         } else {

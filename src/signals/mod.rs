@@ -963,6 +963,14 @@ impl Known {
 #[derive(Clone, Debug, Default)]
 pub struct ScanMemo(crate::digest::TextMemo);
 
+impl ScanMemo {
+    /// Brings the memo's word for the text of hash `h` into cache ahead of its lookup
+    /// ([`crate::digest::TextMemo::prefetch`]).
+    pub fn prefetch(&self, h: u64) {
+        self.0.prefetch(h);
+    }
+}
+
 /// Same host when both know it, else same source.
 pub fn same_place(a: &Signal, b: &Signal) -> bool {
     if !a.host.is_empty() && !b.host.is_empty() {
