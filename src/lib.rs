@@ -7,6 +7,7 @@
 //! exits.
 
 pub mod analysis;
+pub mod bits;
 pub mod clock;
 pub mod digest;
 pub mod event;

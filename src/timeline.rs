@@ -743,7 +743,7 @@ impl Timeline {
 }
 
 /// The events the duplicate checks dropped: a bit per event, by source.
-struct Dropped(Vec<Vec<u64>>);
+struct Dropped(Vec<crate::bits::Bits>);
 
 impl Dropped {
     /// None dropped yet.
@@ -751,25 +751,25 @@ impl Dropped {
         Dropped(
             sources
                 .iter()
-                .map(|s| vec![0; s.events.len().div_ceil(64)])
+                .map(|s| crate::bits::Bits::new(s.events.len()))
                 .collect(),
         )
     }
     /// Whether `r` was dropped.
     fn get(&self, r: EvRef) -> bool {
-        self.0[r.source as usize][r.index as usize / 64] >> (r.index % 64) & 1 == 1
+        self.0
+            .get(r.source as usize)
+            .is_some_and(|b| b.contains(r.index as usize))
     }
     /// Drops `r`.
     fn set(&mut self, r: EvRef) {
-        self.0[r.source as usize][r.index as usize / 64] |= 1 << (r.index % 64);
+        if let Some(b) = self.0.get_mut(r.source as usize) {
+            b.insert(r.index as usize);
+        }
     }
     /// How many were dropped.
     fn count(&self) -> u64 {
-        self.0
-            .iter()
-            .flatten()
-            .map(|w| u64::from(w.count_ones()))
-            .sum()
+        self.0.iter().map(crate::bits::Bits::count).sum()
     }
 }
 

@@ -17,6 +17,7 @@
 //! Strings are made only for the final templates.
 
 use crate::analysis::{Location, Unexplained};
+use crate::bits::Bits;
 use crate::event::Severity;
 use crate::signals::Signal;
 use crate::timeline::{EvRef, Timeline, View};
@@ -554,18 +555,18 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
         }
     }
     use rayon::prelude::*;
-    let picked: Vec<Vec<u64>> = tl
+    let picked: Vec<Bits> = tl
         .sources
         .par_iter()
         .zip(by_source.par_iter())
         .map(|(s, explained)| {
             let n = s.events.len();
             match &s.digest.picked {
-                Some(p) => bits(n, p.iter().map(|&i| i as usize)),
+                Some(p) => Bits::of(n, p.iter().map(|&i| i as usize)),
                 None => {
-                    let explained = bits(n, explained.iter().copied());
-                    let p = pick_source(s.views(), |i| explained[i / 64] & (1 << (i % 64)) != 0);
-                    bits(n, p.iter().map(|&i| i as usize))
+                    let explained = Bits::of(n, explained.iter().copied());
+                    let p = pick_source(s.views(), |i| explained.contains(i));
+                    Bits::of(n, p.iter().map(|&i| i as usize))
                 }
             }
         })
@@ -576,8 +577,9 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
         .iter()
         .copied()
         .filter(|r| {
-            let i = r.index as usize;
-            picked[r.source as usize][i / 64] & (1 << (i % 64)) != 0
+            picked
+                .get(r.source as usize)
+                .is_some_and(|b| b.contains(r.index as usize))
         })
         .collect();
     let mut miner = Miner::default();
@@ -604,17 +606,6 @@ pub fn mine(tl: &Timeline, sigs: &[Signal]) -> Vec<Unexplained> {
             ),
         })
         .collect()
-}
-
-/// A bit set of `n` bits with the bits of `set` on (indices past `n` are ignored).
-fn bits(n: usize, set: impl Iterator<Item = usize>) -> Vec<u64> {
-    let mut v = vec![0u64; n.div_ceil(64)];
-    for i in set {
-        if let Some(w) = v.get_mut(i / 64) {
-            *w |= 1 << (i % 64);
-        }
-    }
-    v
 }
 
 /// The error events of one source that no signal explains (`explained(index)`), as event
