@@ -175,11 +175,16 @@ pub fn strip_unquoted(events: &mut [Event], keep: impl Fn(usize) -> bool) -> usi
         if keep(i) {
             kept += 1;
         } else {
-            e.message = Text::default();
-            e.fields = Vec::new();
+            strip(e);
         }
     }
     kept
+}
+
+/// Drops the message and fields of `e` (the digest holds what the later stages need).
+pub fn strip(e: &mut Event) {
+    e.message = Text::default();
+    e.fields = Vec::new();
 }
 
 /// A 64-bit hash of `b`, eight bytes per step (a folded multiply per word): fast enough to
@@ -220,8 +225,8 @@ pub fn hash(b: &[u8]) -> u64 {
 }
 
 /// A direct-mapped table from texts to a word of answers about them, for work that a
-/// repeated text would otherwise redo (the signal scan's literal search, the unexplained
-/// stage's error words). Logs repeat: in the 1 GB bench corpus 87 % of the messages are
+/// repeated text would otherwise redo (the signal scan's literal search and its rules'
+/// regexes, the unexplained stage's error words). Logs repeat: in the 1 GB bench corpus 87 % of the messages are
 /// exact repeats of an earlier one, and a worker meets most repeats within a few thousand
 /// lines. A text is known by its 64-bit [`hash`] alone (which mixes in the length), so a
 /// different text is taken for a remembered one with a chance of 2⁻⁶⁴ per lookup, the

@@ -317,33 +317,32 @@ fn parse_one(
         .map(|(_, i)| *i);
     let mut parsed = formats::parse_source_split(&src, force, split);
     let n = src.bytes.len() as u64;
+    let compute = |parsed: &formats::Parsed| {
+        digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes)
+    };
     let (digest, which, slim) = match keep {
-        Keep::Quoted(catalog) => quoted(&mut parsed, &src.bytes, catalog, memo),
-        Keep::All | Keep::Messages | Keep::Nothing => {
-            let digest = digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
-            let which = match keep {
-                Keep::Messages => {
-                    for e in &mut parsed.events {
-                        e.fields = Vec::new();
-                    }
-                    Which::All
-                }
-                Keep::Nothing => {
-                    digest::strip_unquoted(&mut parsed.events, |_| false);
-                    Which::Some(Vec::new())
-                }
-                Keep::All | Keep::Quoted(_) => Which::All,
-            };
-            (digest, which, None)
+        Keep::Quoted(catalog) => {
+            let (digest, quoted, slim) = quoted(&mut parsed, &src.bytes, catalog, memo);
+            (digest, Which::Some(quoted), Some(slim))
+        }
+        Keep::All => (compute(&parsed), Which::All, None),
+        Keep::Messages => {
+            let digest = compute(&parsed);
+            for e in &mut parsed.events {
+                e.fields = Vec::new();
+            }
+            (digest, Which::All, None)
+        }
+        Keep::Nothing => {
+            let digest = compute(&parsed);
+            digest::strip_unquoted(&mut parsed.events, |_| false);
+            (digest, Which::Some(Vec::new()), None)
         }
     };
+    // Only the events `which` names hold text now.
     let kept = match &which {
-        Which::Some(w) if slim.is_some() => {
-            formats::keep_referenced_text_of(&mut parsed.events, w, &src.bytes)
-        }
-        Which::Some(_) | Which::All => {
-            formats::keep_referenced_text(&mut parsed.events, &src.bytes)
-        }
+        Which::Some(w) => formats::keep_referenced_text_of(&mut parsed.events, w, &src.bytes),
+        Which::All => formats::keep_referenced_text(&mut parsed.events, &src.bytes),
     };
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
         ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
@@ -374,7 +373,7 @@ fn quoted(
     bytes: &[u8],
     catalog: &signals::Catalog,
     memo: &mut signals::ScanMemo,
-) -> (digest::Digest, Which, Option<Vec<event::Slim>>) {
+) -> (digest::Digest, Vec<u32>, Vec<event::Slim>) {
     let mut digest = digest::Builder::new(&parsed.events, &parsed.atoms);
     let mut scanner = catalog.scanner(&parsed.atoms, bytes);
     let mut keep: Vec<u32> = Vec::new();
@@ -402,8 +401,7 @@ fn quoted(
         if scanner.push(&timeline::View::of(e, bytes), i as u32, Some(h), memo) {
             keep.push(i as u32);
         } else {
-            e.message = event::Text::default();
-            e.fields = Vec::new();
+            digest::strip(e);
         }
         slim.push(event::Slim::from(&*e));
     }
@@ -411,7 +409,7 @@ fn quoted(
     let mut digest = digest.finish();
     digest.hits = Some(hits);
     digest.picked = Some(picked);
-    (digest, Which::Some(keep), Some(slim))
+    (digest, keep, slim)
 }
 
 /// Clock alignment, hosts from folders and the merge: the stages after parsing.

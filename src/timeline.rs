@@ -788,8 +788,8 @@ fn sort_unstable<T: Ord + Send>(v: &mut [T]) {
 /// ties), so any sort gives the same order. On one thread, keys already in order of their
 /// second half (the slice's layout) get a stable radix sort by time, with `scratch` as
 /// its second buffer: 120 → 68 ms against the standard library's unstable sort for the
-/// 6 M keys of the 1 GB bench corpus (16 slices, five passes of 11 bits each). Otherwise (and on more threads) an
-/// unstable sort, without a second buffer.
+/// 6 M keys of the 1 GB bench corpus (16 slices, five passes of 11 bits each). Otherwise
+/// (and on more threads) an unstable sort, without a second buffer.
 fn sort_slice(keys: &mut Vec<OrderKey>, scratch: &mut Vec<OrderKey>) {
     if rayon::current_num_threads() > 1 || !keys.is_sorted_by_key(|k| k.1) {
         sort_unstable(keys);
