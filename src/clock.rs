@@ -19,6 +19,7 @@
 //!   source (by line number); with none they stay `Missing`, kept and flagged.
 //! - `--skew HOST=DURATION` shifts a host whose clock is known to be wrong.
 
+use crate::digest::{FastMap, FastSet};
 use crate::event::{Atom, ClockMethod, Slim};
 use crate::time;
 use chrono::{LocalResult, TimeZone};
@@ -66,7 +67,7 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
         .par_iter()
         .map(|inp| {
             let mut spans: Vec<(Atom, i64, i64)> = Vec::new();
-            let mut index: HashMap<Atom, usize> = HashMap::new();
+            let mut index: FastMap<Atom, usize> = FastMap::default();
             let mut last = usize::MAX;
             for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
                 // Looked up only when the host changes from the previous event's.
@@ -100,7 +101,7 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     // source that shares them (a `dmesg -T` beside a journal) tell its offset.
     // And CI job ids: the first exact time of job N (its trace) against the first naive
     // line naming job=N (the runner's log in a zone-less journal).
-    let mut kernel_exact: HashMap<u64, Vec<i64>> = HashMap::new();
+    let mut kernel_exact: FastMap<u64, Vec<i64>> = FastMap::default();
     let mut job_exact: HashMap<Vec<u8>, i64> = HashMap::new();
     let any_naive = inputs.par_iter().any(|inp| {
         inp.events
@@ -296,7 +297,7 @@ fn infer_offset(
     atoms: &crate::event::Atoms,
     digest: &crate::digest::Digest,
     naive: &[usize],
-    kernel_exact: &HashMap<u64, Vec<i64>>,
+    kernel_exact: &FastMap<u64, Vec<i64>>,
     job_exact: &HashMap<Vec<u8>, i64>,
 ) -> Option<(i64, usize)> {
     const Q: i64 = 900;
@@ -489,9 +490,9 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
     let mut starts: HashMap<String, (Vec<i64>, String)> = HashMap::new();
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall), the host and
     // boot interned in `names` (a string per distinct name, not per line).
-    let mut kernel: HashMap<(i64, u64), (Atom, Atom, i64)> = HashMap::new();
+    let mut kernel: FastMap<(i64, u64), (Atom, Atom, i64)> = FastMap::default();
     let mut names = crate::event::Atoms::default();
-    let mut ambiguous: std::collections::HashSet<(i64, u64)> = std::collections::HashSet::new();
+    let mut ambiguous: FastSet<(i64, u64)> = FastSet::default();
     // Gathered per source in parallel, keyed by atoms (no string per event), then merged
     // in input order, which is the order the maps would have seen the events in.
     struct Gathered {
@@ -708,21 +709,22 @@ fn short(boot: &str) -> &str {
 /// events of the same source, or inherited from the only stamped side. Returns how many.
 fn interpolate(events: &mut [Slim]) -> u64 {
     let stamped = |e: &Slim| !matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic);
-    let idx: Vec<usize> = (0..events.len()).filter(|&i| stamped(&events[i])).collect();
-    if idx.is_empty() {
-        return 0;
-    }
     let mut n = 0;
-    let mut k = 0; // idx[k] is the next stamped index >= i
+    // The last stamped event before `i`, and the first after the run of unstamped events
+    // `i` is in (looked for once per run; `None` until then): one pass, no index list.
+    let mut before: Option<usize> = None;
+    let mut after: Option<Option<usize>> = None;
     for i in 0..events.len() {
-        while k < idx.len() && idx[k] < i {
-            k += 1;
+        if stamped(&events[i]) {
+            before = Some(i);
+            after = None;
+            continue;
         }
         if events[i].clock != ClockMethod::Missing {
             continue;
         }
-        let before = if k > 0 { Some(idx[k - 1]) } else { None };
-        let after = idx.get(k).copied();
+        let after =
+            *after.get_or_insert_with(|| (i + 1..events.len()).find(|&j| stamped(&events[j])));
         let t = match (before, after) {
             (Some(b), Some(a)) => {
                 let (lb, la, li) = (
@@ -1047,5 +1049,73 @@ mod tests {
             "{}",
             notes[1]
         );
+    }
+
+    /// The interpolation as first written (an index list of the stamped events): the
+    /// one-pass version must give the same times, clocks and count.
+    fn interpolate_by_index(events: &mut [Slim]) -> u64 {
+        let stamped = |e: &Slim| !matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic);
+        let idx: Vec<usize> = (0..events.len()).filter(|&i| stamped(&events[i])).collect();
+        let mut n = 0;
+        let mut k = 0;
+        for i in 0..events.len() {
+            while k < idx.len() && idx[k] < i {
+                k += 1;
+            }
+            if events[i].clock != ClockMethod::Missing {
+                continue;
+            }
+            let before = k.checked_sub(1).map(|k| idx[k]);
+            let t = match (before, idx.get(k).copied()) {
+                (Some(b), Some(a)) => {
+                    let (lb, la, li) = (
+                        i64::from(events[b].line),
+                        i64::from(events[a].line),
+                        i64::from(events[i].line),
+                    );
+                    let (tb, ta) = (events[b].time, events[a].time);
+                    if la > lb && ta >= tb {
+                        tb + ((ta - tb) as i128 * (li - lb) as i128 / (la - lb) as i128) as i64
+                    } else {
+                        tb
+                    }
+                }
+                (Some(b), None) => events[b].time,
+                (None, Some(a)) => events[a].time,
+                (None, None) => continue,
+            };
+            events[i].time = t;
+            events[i].clock = ClockMethod::Interpolated;
+            n += 1;
+        }
+        n
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn interpolation_in_one_pass_matches_the_index_list(
+            evs in proptest::collection::vec((0u8..4, 0i64..1_000, 1u32..50), 0..40)
+        ) {
+            let mut a: Vec<Slim> = evs
+                .iter()
+                .map(|&(c, t, l)| {
+                    let mut e = Slim::default();
+                    e.clock = [
+                        ClockMethod::Exact,
+                        ClockMethod::Missing,
+                        ClockMethod::Monotonic,
+                        ClockMethod::InferredZone,
+                    ][usize::from(c)];
+                    e.time = t;
+                    e.line = l;
+                    e
+                })
+                .collect();
+            let mut b = a.clone();
+            let (na, nb) = (interpolate(&mut a), interpolate_by_index(&mut b));
+            proptest::prop_assert_eq!(na, nb);
+            let key = |v: &[Slim]| v.iter().map(|e| (e.time, e.clock)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(key(&a), key(&b));
+        }
     }
 }

@@ -33,14 +33,14 @@ impl Atom {
 #[derive(Clone, Debug)]
 pub struct Atoms {
     strings: Vec<Box<str>>,
-    index: std::collections::HashMap<Box<str>, u32>,
+    index: crate::digest::FastMap<Box<str>, u32>,
 }
 
 impl Default for Atoms {
     fn default() -> Self {
         Atoms {
             strings: vec!["".into()],
-            index: std::collections::HashMap::new(),
+            index: Default::default(),
         }
     }
 }

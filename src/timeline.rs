@@ -547,7 +547,7 @@ impl Timeline {
         sort_unstable(&mut cands);
         // Keyed by (host hash, monotonic stamp, first-line key of the digest), no allocation
         // per event; a hit is confirmed by comparing the host names.
-        let mut seen: HashMap<(u64, i64, u64), EvRef> = HashMap::new();
+        let mut seen: crate::digest::FastMap<(u64, i64, u64), EvRef> = Default::default();
         for r in cands.iter().map(ev_ref) {
             if drop.get(r) {
                 continue;
