@@ -578,7 +578,7 @@ pub fn source_summaries(tl: &Timeline) -> Vec<SourceSummary> {
 /// every other attribute). Use [`load`] for a timeline with every text.
 pub fn analyze(inputs: &[PathBuf], opts: &Options) -> Result<(Analysis, Timeline), Error> {
     // Compile the grammar first: an invalid --grammars folder fails before any input is read.
-    let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
+    let catalog = signals::Catalog::for_analysis(&opts.grammars)?;
     let (tl, timings) = load_keeping(inputs, opts, Keep::Quoted(&catalog))?;
     // The later stages use rayon too: inside a pool of the requested size, so that `-j1`
     // means one thread all the way.
@@ -593,7 +593,7 @@ pub fn analyze_timeline(
     timings: Timings,
     opts: &Options,
 ) -> Result<Analysis, Error> {
-    let catalog = signals::Catalog::with_dirs(&opts.grammars)?;
+    let catalog = signals::Catalog::for_analysis(&opts.grammars)?;
     analyze_timeline_with(tl, timings, &catalog)
 }
 
