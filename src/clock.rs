@@ -62,14 +62,21 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     let mut by_host: HashMap<String, (i64, i64)> = HashMap::new();
     let mut overall: Option<(i64, i64)> = None;
     // Per source (in parallel), spans per host atom (a source has a handful of hosts),
-    // then per host name in input order: no string nor hash per event.
-    let per_source: Vec<Vec<(Atom, i64, i64)>> = inputs
+    // then per host name in input order: no string nor hash per event. The same pass
+    // counts the source's clock methods, which tell the steps below which sources they
+    // have work in (each step had read every event to find out).
+    let (per_source, clocks): (Vec<Vec<HostSpan>>, Vec<Clocks>) = inputs
         .par_iter()
         .map(|inp| {
-            let mut spans: Vec<(Atom, i64, i64)> = Vec::new();
+            let mut spans: Vec<HostSpan> = Vec::new();
             let mut index: FastMap<Atom, usize> = FastMap::default();
             let mut last = usize::MAX;
-            for ev in inp.events.iter().filter(|e| e.clock == ClockMethod::Exact) {
+            let mut clocks = Clocks::default();
+            for ev in inp.events.iter() {
+                clocks.0[ev.clock as usize] += 1;
+                if ev.clock != ClockMethod::Exact {
+                    continue;
+                }
                 // Looked up only when the host changes from the previous event's.
                 if spans.get(last).is_none_or(|s| s.0 != ev.host) {
                     last = *index.entry(ev.host).or_insert_with(|| {
@@ -81,9 +88,9 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
                 s.1 = s.1.min(ev.time);
                 s.2 = s.2.max(ev.time);
             }
-            spans
+            (spans, clocks)
         })
-        .collect();
+        .unzip();
     for (inp, spans) in inputs.iter().zip(per_source) {
         for (host, lo, hi) in spans {
             let e = by_host
@@ -103,11 +110,9 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     // line naming job=N (the runner's log in a zone-less journal).
     let mut kernel_exact: FastMap<u64, Vec<i64>> = FastMap::default();
     let mut job_exact: HashMap<Vec<u8>, i64> = HashMap::new();
-    let any_naive = inputs.par_iter().any(|inp| {
-        inp.events
-            .iter()
-            .any(|e| matches!(e.clock, ClockMethod::LocalNoZone | ClockMethod::NoYear))
-    });
+    let any_naive = clocks
+        .iter()
+        .any(|c| c.has(ClockMethod::LocalNoZone) || c.has(ClockMethod::NoYear));
     for inp in inputs.iter().filter(|_| any_naive) {
         for (k, ev) in inp.events.iter().enumerate() {
             if ev.clock != ClockMethod::Exact {
@@ -124,9 +129,14 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             }
         }
     }
-    inputs.par_iter_mut().zip(notes.par_iter_mut()).for_each(|(inp, note)| {
+    let clocks = &clocks;
+    inputs
+        .par_iter_mut()
+        .zip(notes.par_iter_mut())
+        .zip(clocks.par_iter())
+        .for_each(|((inp, note), clocks)| {
         let mut parts = Vec::new();
-        let has_noyear = inp.events.iter().any(|e| e.clock == ClockMethod::NoYear);
+        let has_noyear = clocks.has(ClockMethod::NoYear);
         if has_noyear {
             let host = inp
                 .events
@@ -138,15 +148,23 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             apply_years(inp.events, year);
             parts.push(format!("year {year} {how}"));
         }
-        // Every event still holding a naive wall time, now with its year.
-        let naive: Vec<usize> = (0..inp.events.len())
-            .filter(|&k| {
-                matches!(
-                    inp.events[k].clock,
-                    ClockMethod::LocalNoZone | ClockMethod::InferredYear
-                )
-            })
-            .collect();
+        // Every event still holding a naive wall time, now with its year (the years just
+        // inferred turned every `NoYear` into `InferredYear`).
+        let naive: Vec<usize> = if has_noyear
+            || clocks.has(ClockMethod::LocalNoZone)
+            || clocks.has(ClockMethod::InferredYear)
+        {
+            (0..inp.events.len())
+                .filter(|&k| {
+                    matches!(
+                        inp.events[k].clock,
+                        ClockMethod::LocalNoZone | ClockMethod::InferredYear
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !naive.is_empty() {
             let (zone, how) = match zone_for(inp.path, opts) {
                 Some(tz) => (Zone::Tz(tz), format!("zone {} (--tz)", tz.name())),
@@ -183,13 +201,21 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
         *note = parts.join(", ");
     });
     // 3. Monotonic alignment.
-    align_monotonic(inputs, opts, &mut notes);
+    // (The steps above turn no event into or out of `Monotonic` or `Missing`.)
+    if clocks.iter().any(|c| c.has(ClockMethod::Monotonic)) {
+        align_monotonic(inputs, clocks, opts, &mut notes);
+    }
     // 4. Interpolation of the rest, and skew.
     inputs
         .par_iter_mut()
         .zip(notes.par_iter_mut())
-        .for_each(|(inp, note)| {
-            let n = interpolate(inp.events);
+        .zip(clocks.par_iter())
+        .for_each(|((inp, note), clocks)| {
+            let n = if clocks.has(ClockMethod::Missing) {
+                interpolate(inp.events)
+            } else {
+                0
+            };
             if n > 0 {
                 let what = format!("{n} lines without time interpolated from neighbours");
                 *note = join(note, &what);
@@ -220,6 +246,19 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
             };
         });
     notes
+}
+
+/// A host's earliest and latest exact time in one source.
+type HostSpan = (Atom, i64, i64);
+
+/// How many events of a source hold each clock method (indexed by `ClockMethod as usize`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Clocks([u64; ClockMethod::Missing as usize + 1]);
+
+impl Clocks {
+    fn has(&self, m: ClockMethod) -> bool {
+        self.0[m as usize] > 0
+    }
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -485,7 +524,13 @@ struct BootStart {
     host: String,
 }
 
-fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &mut [String]) {
+/// `clocks` are the sources' clock counts before alignment.
+fn align_monotonic(
+    inputs: &mut [ClockInput<'_>],
+    clocks: &[Clocks],
+    opts: &ClockOptions,
+    notes: &mut [String],
+) {
     // Boot starts from events carrying both clocks (journal entries) keyed by boot id.
     let mut starts: HashMap<String, (Vec<i64>, String)> = HashMap::new();
     // Kernel lines with both clocks: (mono_us, message) -> (host, boot, wall), the host and
@@ -585,8 +630,12 @@ fn align_monotonic(inputs: &mut [ClockInput<'_>], opts: &ClockOptions, notes: &m
             )
         })
         .collect();
-    inputs.par_iter_mut().zip(notes.par_iter_mut()).for_each(|(inp, note)| {
-        if !inp.events.iter().any(|e| e.clock == ClockMethod::Monotonic) {
+    inputs
+        .par_iter_mut()
+        .zip(notes.par_iter_mut())
+        .zip(clocks.par_iter())
+        .for_each(|((inp, note), clocks)| {
+        if !clocks.has(ClockMethod::Monotonic) {
             return;
         }
         // Forced boot time for this path or host.
@@ -1089,6 +1138,32 @@ mod tests {
             n += 1;
         }
         n
+    }
+
+    /// Every clock method has its counter (a method added after `Missing` needs the array
+    /// sized by the new last one: the match below stops compiling until this is looked at).
+    #[test]
+    fn every_clock_method_is_counted() {
+        use ClockMethod::*;
+        for m in [
+            Exact,
+            LocalNoZone,
+            NoYear,
+            InferredZone,
+            InferredYear,
+            Monotonic,
+            AlignedMonotonic,
+            Interpolated,
+            Missing,
+        ] {
+            match m {
+                Exact | LocalNoZone | NoYear | InferredZone | InferredYear | Monotonic
+                | AlignedMonotonic | Interpolated | Missing => {}
+            }
+            let mut c = Clocks::default();
+            c.0[m as usize] += 1;
+            assert!(c.has(m));
+        }
     }
 
     proptest::proptest! {
