@@ -62,6 +62,23 @@ fn target_shaped(t: &[u8]) -> bool {
 
 /// Parses a tracing fmt line (ANSI already stripped).
 pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
+    let mut fields = Vec::with_capacity(6);
+    let (time, severity, msg_start) = parse_tracing_into(b, &mut fields)?;
+    Some(TracingLine {
+        time,
+        severity,
+        fields,
+        msg_start,
+    })
+}
+
+/// [`parse_tracing`] with the fields in `fields` (emptied first, so that a file's lines
+/// share one list): the time, severity and message start.
+fn parse_tracing_into(
+    b: &[u8],
+    fields: &mut Vec<(&'static str, Range<usize>)>,
+) -> Option<(i64, Severity, usize)> {
+    fields.clear();
     let (time, used) = crate::time::parse_rfc3339(b)?;
     let mut p = used;
     if b.get(p) != Some(&b' ') {
@@ -81,7 +98,6 @@ pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
         b"DEBUG" | b"TRACE" => Severity::Debug,
         _ => return None,
     };
-    let mut fields = Vec::with_capacity(6);
     fields.push(("level", ls..p));
     if p < b.len() && b[p] != b' ' {
         return None;
@@ -130,13 +146,8 @@ pub fn parse_tracing(b: &[u8]) -> Option<TracingLine> {
         }
     }
     let msg_start = p.min(b.len());
-    key_values(b, msg_start, &mut fields);
-    Some(TracingLine {
-        time,
-        severity,
-        fields,
-        msg_start,
-    })
+    key_values(b, msg_start, fields);
+    Some((time, severity, msg_start))
 }
 
 /// True when `t` contains a `:` that is not part of `::` (a span list `a:b`).
@@ -165,7 +176,24 @@ fn single_colon(t: &[u8]) -> bool {
 /// spaces: tower-http writes `classification=Status code: 500 Internal Server Error`). A
 /// value runs to the next ` ident=`.
 fn key_values(b: &[u8], from: usize, out: &mut Vec<(&'static str, Range<usize>)>) {
-    let mut starts: Vec<(usize, usize)> = Vec::new(); // (key start, '=' index)
+    // A value runs to the space before the next key: each key is taken when the next is
+    // found (no list of keys per line).
+    let value =
+        |(ks, eq): (usize, usize), end: usize, out: &mut Vec<(&'static str, Range<usize>)>| {
+            let Some(name) = KEYS.iter().find(|k| k.as_bytes() == &b[ks..eq]) else {
+                return;
+            };
+            let mut vs = eq + 1;
+            let mut ve = end;
+            if ve > vs + 1 && b[vs] == b'"' && b[ve - 1] == b'"' {
+                vs += 1;
+                ve -= 1;
+            }
+            if !out.iter().any(|(k, _)| k == name) {
+                out.push((name, vs..ve));
+            }
+        };
+    let mut last: Option<(usize, usize)> = None; // (key start, '=' index)
     let mut i = from;
     while let Some(j) = memchr::memchr(b' ', &b[i.min(b.len())..]) {
         let ks = i + j + 1;
@@ -174,23 +202,15 @@ fn key_values(b: &[u8], from: usize, out: &mut Vec<(&'static str, Range<usize>)>
             k += 1;
         }
         if k > ks && b.get(k) == Some(&b'=') {
-            starts.push((ks, k));
+            if let Some(key) = last {
+                value(key, ks - 1, out);
+            }
+            last = Some((ks, k));
         }
         i = ks;
     }
-    for (n, &(ks, eq)) in starts.iter().enumerate() {
-        let Some(name) = KEYS.iter().find(|k| k.as_bytes() == &b[ks..eq]) else {
-            continue;
-        };
-        let mut vs = eq + 1;
-        let mut ve = starts.get(n + 1).map_or(b.len(), |&(s, _)| s - 1);
-        if ve > vs + 1 && b[vs] == b'"' && b[ve - 1] == b'"' {
-            vs += 1;
-            ve -= 1;
-        }
-        if !out.iter().any(|(k, _)| k == name) {
-            out.push((name, vs..ve));
-        }
+    if let Some(key) = last {
+        value(key, b.len(), out);
     }
 }
 
@@ -411,8 +431,10 @@ impl Format for Atticd {
         let mut open = Open::None;
         let mut pending = Pending::default();
         sink.reserve_events(1);
-        // Reused for every coloured line (no allocation per line; see Clean::with_buffers).
+        // Reused for every coloured line (no allocation per line; see Clean::with_buffers),
+        // and for every tracing line's field list.
         let (mut buf, mut runs) = (Vec::new(), Vec::new());
+        let mut tracing_fields = Vec::new();
         let mut keys = KeyAtoms::default();
         for line in Lines::new(&src.bytes, src.terminator) {
             let c = Clean::with_buffers(line.text, line.start, &mut buf, &mut runs);
@@ -444,12 +466,12 @@ impl Format for Atticd {
                 open = Open::None;
                 continue;
             }
-            if let Some(t) = parse_tracing(b) {
-                ev.time = t.time;
+            if let Some((time, severity, msg_start)) = parse_tracing_into(b, &mut tracing_fields) {
+                ev.time = time;
                 ev.clock = ClockMethod::Exact;
-                ev.severity = t.severity;
-                ev.message = c.text(o + t.msg_start..c.b.len());
-                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, o, &t.fields);
+                ev.severity = severity;
+                ev.message = c.text(o + msg_start..c.b.len());
+                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, o, &tracing_fields);
                 sink.push(ev);
                 open = Open::Event;
                 continue;

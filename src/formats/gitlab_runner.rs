@@ -157,8 +157,16 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
     fields.push(("level", lvl));
     fields.push(("message", Val::R(ms..me)));
     // Keys are written sorted: a ` word=` inside a value is taken as a new key only when
-    // it sorts after the previous key.
-    let mut keys: Vec<(usize, usize)> = Vec::with_capacity(8); // (key start, '=')
+    // it sorts after the previous key. A key's value runs to the space before the next
+    // key: each key is taken when the next is found (no list of keys per line).
+    let value = |(ks, eq): (usize, usize), end: usize, fields: &mut Vec<(&'static str, Val)>| {
+        if let Some(name) = key_name(&b[ks..eq]) {
+            let ve = end.max(eq + 1);
+            let ve = eq + 1 + b[eq + 1..ve].trim_ascii_end().len();
+            fields.push((name, Val::R(eq + 1..ve)));
+        }
+    };
+    let mut last: Option<(usize, usize)> = None; // (key start, '=')
     let mut p = kv_from;
     while p < b.len() {
         let Some(j) = memchr::memchr(b' ', &b[p..]) else {
@@ -169,20 +177,16 @@ fn parse_runner(b: &[u8]) -> Option<RunnerLine> {
         while e < b.len() && key_char(b[e]) {
             e += 1;
         }
-        if e > ks
-            && b.get(e) == Some(&b'=')
-            && keys.last().is_none_or(|&(ps, pe)| b[ks..e] > b[ps..pe])
-        {
-            keys.push((ks, e));
+        if e > ks && b.get(e) == Some(&b'=') && last.is_none_or(|(ps, pe)| b[ks..e] > b[ps..pe]) {
+            if let Some(k) = last {
+                value(k, ks - 1, &mut fields);
+            }
+            last = Some((ks, e));
         }
         p = ks;
     }
-    for (n, &(ks, eq)) in keys.iter().enumerate() {
-        let ve = keys.get(n + 1).map_or(b.len(), |&(s, _)| s - 1).max(eq + 1);
-        if let Some(name) = key_name(&b[ks..eq]) {
-            let ve = eq + 1 + b[eq + 1..ve].trim_ascii_end().len();
-            fields.push((name, Val::R(eq + 1..ve)));
-        }
+    if let Some(k) = last {
+        value(k, b.len(), &mut fields);
     }
     status_fields(b, &mut fields);
     Some(RunnerLine {
