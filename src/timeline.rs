@@ -341,12 +341,23 @@ impl Timeline {
             .map(|s| {
                 let mut counts = vec![0; slices];
                 let mut ranges = vec![(usize::MAX, 0); slices];
+                // A source's events mostly keep to the slice of the one before: that slice
+                // is checked first, the bounds searched only when the event left it.
+                let mut last = 0;
                 let ids = s
                     .events
                     .iter()
                     .enumerate()
                     .map(|(j, e)| {
-                        let k = bounds.partition_point(|&b| b <= sort_time(e));
+                        let t = sort_time(e);
+                        let k = if (last == 0 || bounds[last - 1] <= t)
+                            && bounds.get(last).is_none_or(|&b| t < b)
+                        {
+                            last
+                        } else {
+                            bounds.partition_point(|&b| b <= t)
+                        };
+                        last = k;
                         counts[k] += 1;
                         let r = &mut ranges[k];
                         r.0 = r.0.min(j);
@@ -358,13 +369,17 @@ impl Timeline {
             })
             .unzip();
         let mut order: Vec<EvRef> = Vec::with_capacity(total);
+        // One slice's keys and the sort's second buffer, reused from slice to slice: a new
+        // vector per slice was 8 MiB of fresh pages to fault in and zero each time.
+        let mut keyed: Vec<OrderKey> = Vec::new();
         let mut scratch: Vec<OrderKey> = Vec::new();
         for k in 0..slices {
             let n: usize = counts.iter().map(|c| c[k]).sum();
             if n == 0 {
                 continue;
             }
-            let mut keyed: Vec<OrderKey> = vec![(0, 0); n];
+            // Every key is written below (each source fills exactly its count).
+            resize_for_overwrite(&mut keyed, n);
             let mut parts: Vec<(usize, &mut [OrderKey])> = Vec::with_capacity(self.sources.len());
             let mut rest = &mut keyed[..];
             for (i, c) in counts.iter().enumerate() {
@@ -798,6 +813,17 @@ fn sort_slice(keys: &mut Vec<OrderKey>, scratch: &mut Vec<OrderKey>) {
     radix_sort_by_time(keys, scratch);
 }
 
+/// Makes `v` `n` long for a caller that writes every element: only elements beyond its
+/// current length are zeroed (a buffer reused for a slice no longer than the last one is
+/// not written twice).
+fn resize_for_overwrite(v: &mut Vec<OrderKey>, n: usize) {
+    if v.len() >= n {
+        v.truncate(n);
+    } else {
+        v.resize(n, (0, 0));
+    }
+}
+
 /// Bits per radix digit: 2,048 counters (16 KiB) per pass.
 const RADIX_BITS: u32 = 11;
 
@@ -833,8 +859,8 @@ fn radix_sort_by_time(keys: &mut Vec<OrderKey>, scratch: &mut Vec<OrderKey>) {
             c[((r >> (p as u32 * RADIX_BITS)) as usize) & (DIGITS - 1)] += 1;
         }
     }
-    scratch.clear();
-    scratch.resize(keys.len(), (0, 0));
+    // Every key is written by each pass's scatter (the counts sum to the length).
+    resize_for_overwrite(scratch, keys.len());
     for (p, c) in counts.iter_mut().enumerate() {
         // A digit all keys share moves nothing.
         if c.contains(&keys.len()) {
