@@ -63,8 +63,8 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
     let mut overall: Option<(i64, i64)> = None;
     // Per source (in parallel), spans per host atom (a source has a handful of hosts),
     // then per host name in input order: no string nor hash per event. The same pass
-    // counts the source's clock methods, which tell the steps below which sources they
-    // have work in (each step had read every event to find out).
+    // notes which clock methods the source holds, which tells the steps below which
+    // sources they have work in (each step had read every event to find out).
     let (per_source, clocks): (Vec<Vec<HostSpan>>, Vec<Clocks>) = inputs
         .par_iter()
         .map(|inp| {
@@ -251,32 +251,16 @@ pub fn align(inputs: &mut [ClockInput<'_>], opts: &ClockOptions) -> Vec<String> 
 /// A host's earliest and latest exact time in one source.
 type HostSpan = (Atom, i64, i64);
 
-/// How many events of a source hold each clock method.
+/// The clock methods the events of a source hold, a bit per method (nine of them).
 #[derive(Clone, Copy, Debug, Default)]
-struct Clocks([u64; 9]);
+struct Clocks(u32);
 
 impl Clocks {
-    /// The counter of `m` (a method added to the enum stops this from compiling until it
-    /// has one).
-    fn slot(m: ClockMethod) -> usize {
-        use ClockMethod::*;
-        match m {
-            Exact => 0,
-            LocalNoZone => 1,
-            NoYear => 2,
-            InferredZone => 3,
-            InferredYear => 4,
-            Monotonic => 5,
-            AlignedMonotonic => 6,
-            Interpolated => 7,
-            Missing => 8,
-        }
-    }
     fn add(&mut self, m: ClockMethod) {
-        self.0[Clocks::slot(m)] += 1;
+        self.0 |= 1 << m as u32;
     }
     fn has(&self, m: ClockMethod) -> bool {
-        self.0[Clocks::slot(m)] > 0
+        self.0 & 1 << m as u32 != 0
     }
 }
 
@@ -543,7 +527,7 @@ struct BootStart {
     host: String,
 }
 
-/// `clocks` are the sources' clock counts before alignment.
+/// `clocks` are the sources' clock methods before alignment.
 fn align_monotonic(
     inputs: &mut [ClockInput<'_>],
     clocks: &[Clocks],
@@ -773,8 +757,6 @@ fn short(boot: &str) -> &str {
     &boot[..boot.len().min(8)]
 }
 
-/// Gives `Missing` events a time interpolated (by line number) between the nearest stamped
-/// events of the same source, or inherited from the only stamped side. Returns how many.
 /// The time of unstamped event `i` from its stamped neighbours `before` and `after`: by line
 /// number between the two, else the one there is.
 fn interpolated(
@@ -803,6 +785,8 @@ fn interpolated(
     })
 }
 
+/// Gives `Missing` events a time interpolated (by line number) between the nearest stamped
+/// events of the same source, or inherited from the only stamped side. Returns how many.
 fn interpolate(events: &mut [Slim]) -> u64 {
     let stamped = |e: &Slim| !matches!(e.clock, ClockMethod::Missing | ClockMethod::Monotonic);
     let mut n = 0;

@@ -187,33 +187,37 @@ pub fn strip(e: &mut Event) {
     e.fields = Vec::new();
 }
 
+/// The 128-bit product's halves xor-ed: every input bit reaches every output bit. The step
+/// of [`hash`], [`FoldHasher`] and the template miner's token hash.
+#[inline]
+pub fn fold(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
 /// A 64-bit hash of `b`, eight bytes per step (a folded multiply per word): fast enough to
 /// hash every message of a run, and with 64 bits two different texts of the same host and
 /// instant practically never collide.
 pub fn hash(b: &[u8]) -> u64 {
     const K0: u64 = 0xa076_1d64_78bd_642f;
     const K1: u64 = 0xe703_7ed1_a0b4_28db;
-    let mix = |a: u64, b: u64| {
-        let p = u128::from(a) * u128::from(b);
-        (p as u64) ^ ((p >> 64) as u64)
-    };
     let word = |w: &[u8]| {
         let mut a = [0u8; 8];
         a.copy_from_slice(w);
         u64::from_le_bytes(a)
     };
     // Two lanes of eight bytes: the multiplies of one step do not wait for each other.
-    let mut h = mix(b.len() as u64 ^ K0, K1);
+    let mut h = fold(b.len() as u64 ^ K0, K1);
     let mut g = K1;
     let mut pairs = b.chunks_exact(16);
     for p in &mut pairs {
-        h = mix(h ^ word(&p[..8]), K1);
-        g = mix(g ^ word(&p[8..]), K0);
+        h = fold(h ^ word(&p[..8]), K1);
+        g = fold(g ^ word(&p[8..]), K0);
     }
-    h = mix(h ^ g, K1);
+    h = fold(h ^ g, K1);
     let mut words = pairs.remainder().chunks_exact(8);
     for w in &mut words {
-        h = mix(h ^ word(w), K1);
+        h = fold(h ^ word(w), K1);
     }
     // The last one to seven bytes as one word, read without copying them (a copy of a
     // length known only at run time is a call to `memcpy`, once per text): four to seven as
@@ -233,24 +237,24 @@ pub fn hash(b: &[u8]) -> u64 {
         } else {
             u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16
         };
-        h = mix(h ^ w ^ K0, K1);
+        h = fold(h ^ w ^ K0, K1);
     }
-    mix(h, K0)
+    fold(h, K0)
 }
 
 /// A [`std::hash::Hasher`] made of [`hash`]'s folded multiply, for the maps of the stages
 /// that look a key up per event (atoms, the clock's kernel lines, the kernel duplicate
 /// check): the standard library's SipHash costs several times more per lookup, and its
 /// protection against chosen collisions buys little when the keys are a log's own host
-/// names, stamps and text hashes. Nothing iterates these maps into the output, so the
-/// order their hashes give does not reach a report.
+/// names, stamps and text hashes (and the template miner's index, keyed by token ids).
+/// Nothing iterates these maps into the output, so the order their hashes give does not
+/// reach a report.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FoldHasher(u64);
 
 impl FoldHasher {
     fn mix(&mut self, v: u64) {
-        let p = u128::from(self.0 ^ v) * u128::from(0x9e37_79b9_7f4a_7c15_u64);
-        self.0 = (p as u64) ^ ((p >> 64) as u64);
+        self.0 = fold(self.0 ^ v, 0x9e37_79b9_7f4a_7c15);
     }
 }
 

@@ -18,13 +18,13 @@
 
 use crate::analysis::{Location, Unexplained};
 use crate::bits::Bits;
+use crate::digest::fold;
 use crate::event::Severity;
 use crate::signals::Signal;
 use crate::timeline::{EvRef, Timeline, View};
 use aho_corasick::AhoCorasick;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Templates kept in the report.
 pub const MAX_TEMPLATES: usize = 50;
@@ -259,29 +259,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return a0 == b0 && a1 == b1;
     }
     a.iter().zip(b).all(|(x, y)| x == y)
-}
-
-/// The 128-bit product's halves xor-ed: every input bit reaches every output bit.
-#[inline]
-fn fold(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-/// Hasher of the (length, first token) keys of the template index.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = fold(self.0 ^ hash_bytes(bytes), 0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = fold(self.0 ^ v, 0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -683,7 +660,7 @@ pub struct Miner<E> {
     /// Every cluster's token ids, back to back.
     toks: Vec<u32>,
     /// (token count << 32 | first token id) -> clusters, in creation order.
-    index: HashMap<u64, Vec<u32>, BuildHasherDefault<KeyHasher>>,
+    index: crate::digest::FastMap<u64, Vec<u32>>,
     /// The current line's token ids.
     line: Vec<u32>,
     /// The masking buffer of [`Miner::add_line`].
