@@ -45,12 +45,9 @@ fn main() {
             let (u0, s0) = cpu();
             let t = Instant::now();
             let mut p = formats::parse_source(&src, None);
-            let kept = formats::keep_referenced_text(&mut p.events, &src.bytes);
+            let kept = formats::keep_referenced_text(&mut p.events, &mut p.fields, &src.bytes);
             // As the loader does after parsing (part of its parse stage).
             p.events.shrink_to_fit();
-            for ev in &mut p.events {
-                ev.fields.shrink_to_fit();
-            }
             let ns = t.elapsed().as_nanos();
             let (u1, s1) = cpu();
             (u, s) = (u + u1 - u0, s + s1 - s0);

@@ -845,7 +845,10 @@ mod tests {
     fn run(inputs: &mut [Input<'_>], opts: &ClockOptions) -> Vec<String> {
         let digests: Vec<crate::digest::Digest> = inputs
             .iter()
-            .map(|i| crate::digest::Digest::compute(i.events, i.atoms, i.bytes))
+            .map(|i| {
+                let none = crate::event::FieldStore::new();
+                crate::digest::Digest::compute(i.events, &none, i.atoms, i.bytes)
+            })
             .collect();
         let mut slims: Vec<Vec<Slim>> = inputs
             .iter()

@@ -8,7 +8,7 @@
 //! hits and the unexplained picks. With those taken, [`crate::analyze`] keeps the text of
 //! only the events the report quotes (see `docs/design.md`, "What a source keeps").
 
-use crate::event::{Atoms, ClockMethod, Event, Text};
+use crate::event::{Atoms, ClockMethod, Event, FieldStore, Fields, Text};
 
 /// A source's digest (see the module documentation).
 #[derive(Clone, Debug, Default)]
@@ -85,9 +85,9 @@ impl Builder {
         }
     }
 
-    /// Takes event `i` (the next in order), whose texts resolve in `bytes`; returns the
-    /// [`hash`] of its message.
-    pub fn push(&mut self, i: usize, e: &Event, bytes: &[u8]) -> u64 {
+    /// Takes event `i` (the next in order), whose fields are in `fields` and texts resolve
+    /// in `bytes`; returns the [`hash`] of its message.
+    pub fn push(&mut self, i: usize, e: &Event, fields: &FieldStore, bytes: &[u8]) -> u64 {
         let d = &mut self.d;
         let m = e.message.bytes(bytes);
         let h = hash(m);
@@ -95,12 +95,10 @@ impl Builder {
         if self.kernel.is_some_and(|k| k == e.unit) || (self.mono_only && e.mono_us.is_some()) {
             d.keys.push((i as u32, line_key(m)));
         }
-        let id = self.job.and_then(|j| {
-            e.fields
-                .iter()
-                .find(|(k, _)| *k == j)
-                .map(|(_, v)| v.bytes(bytes))
-        });
+        let id = self
+            .job
+            .and_then(|j| fields.find(e.fields, j))
+            .map(|v| v.bytes(bytes));
         let last = d.job_runs.last().map_or(NO_JOB, |r| r.1);
         let slot = match id {
             None => NO_JOB,
@@ -128,11 +126,12 @@ impl Builder {
 }
 
 impl Digest {
-    /// Hashes, keys and job ids of `events`, whose texts resolve in `bytes`.
-    pub fn compute(events: &[Event], atoms: &Atoms, bytes: &[u8]) -> Digest {
+    /// Hashes, keys and job ids of `events`, whose fields are in `fields` and texts resolve
+    /// in `bytes`.
+    pub fn compute(events: &[Event], fields: &FieldStore, atoms: &Atoms, bytes: &[u8]) -> Digest {
         let mut b = Builder::new(events, atoms);
         for (i, e) in events.iter().enumerate() {
-            b.push(i, e, bytes);
+            b.push(i, e, fields, bytes);
         }
         b.finish()
     }
@@ -181,10 +180,11 @@ pub fn strip_unquoted(events: &mut [Event], keep: impl Fn(usize) -> bool) -> usi
     kept
 }
 
-/// Drops the message and fields of `e` (the digest holds what the later stages need).
+/// Drops the message and fields of `e` (the digest holds what the later stages need; the
+/// fields' entries stay in the source's store, unused, until it goes).
 pub fn strip(e: &mut Event) {
     e.message = Text::default();
-    e.fields = Vec::new();
+    e.fields = Fields::default();
 }
 
 /// The 128-bit product's halves xor-ed: every input bit reaches every output bit. The step
@@ -419,12 +419,13 @@ mod tests {
         let kernel = atoms.intern("kernel");
         let app = atoms.intern("app");
         let job = atoms.intern("job");
+        let mut store = FieldStore::new();
         let mut a = ev(kernel, ClockMethod::Exact, None, Text::span(0, 3));
-        a.fields.push((job, Text::span(8, 12)));
+        store.push(&mut a.fields, job, Text::span(8, 12));
         let mut b = ev(app, ClockMethod::Exact, Some(5), Text::span(4, 7));
-        b.fields.push((job, Text::span(8, 12)));
+        store.push(&mut b.fields, job, Text::span(8, 12));
         let c = ev(app, ClockMethod::Exact, Some(6), Text::span(4, 7));
-        let d = Digest::compute(&[a.clone(), b.clone(), c.clone()], &atoms, bytes);
+        let d = Digest::compute(&[a.clone(), b.clone(), c.clone()], &store, &atoms, bytes);
         // Only the kernel line is keyed: no event of the source has only a monotonic clock.
         assert_eq!(d.keys, vec![(0, line_key(b"one"))]);
         assert_eq!(d.key(0), Some(line_key(b"one")));
@@ -440,10 +441,14 @@ mod tests {
             (None, Some(5), Some(6), None)
         );
         // A source without stamps keeps no column of them.
-        assert!(Digest::compute(&[a.clone()], &atoms, bytes).mono.is_empty());
+        assert!(
+            Digest::compute(&[a.clone()], &store, &atoms, bytes)
+                .mono
+                .is_empty()
+        );
         // With a monotonic-only event, every stamped event is keyed.
         let m = ev(app, ClockMethod::Monotonic, Some(7), Text::span(0, 3));
-        let d = Digest::compute(&[a, b, c, m], &atoms, bytes);
+        let d = Digest::compute(&[a, b, c, m], &store, &atoms, bytes);
         assert_eq!(
             d.keys.iter().map(|k| k.0).collect::<Vec<_>>(),
             vec![0, 1, 2, 3]
@@ -453,12 +458,14 @@ mod tests {
         assert_eq!((d.key(0), d.mono(3)), (None, None));
         assert_eq!(d.msg.len(), 4);
         // A job id met again after another takes its first slot back.
-        let with_job = |at: usize| {
+        let mut store = FieldStore::new();
+        let mut with_job = |at: usize| {
             let mut e = ev(app, ClockMethod::Exact, None, Text::span(0, 3));
-            e.fields.push((job, Text::span(at, at + 3)));
+            store.push(&mut e.fields, job, Text::span(at, at + 3));
             e
         };
-        let d = Digest::compute(&[with_job(0), with_job(4), with_job(0)], &atoms, bytes);
+        let evs = [with_job(0), with_job(4), with_job(0)];
+        let d = Digest::compute(&evs, &store, &atoms, bytes);
         assert_eq!(
             d.job_ids,
             vec![b"one".to_vec().into(), b"two".to_vec().into()]
@@ -471,10 +478,11 @@ mod tests {
     fn stripping_keeps_only_the_selected_texts() {
         let mut atoms = Atoms::default();
         let job = atoms.intern("job");
+        let mut store = FieldStore::new();
         let mut evs: Vec<Event> = (0..3)
             .map(|i| {
                 let mut e = ev(Atom(0), ClockMethod::Exact, None, Text::span(i, i + 1));
-                e.fields.push((job, Text::span(0, 1)));
+                store.push(&mut e.fields, job, Text::span(0, 1));
                 e
             })
             .collect();
@@ -482,7 +490,7 @@ mod tests {
         assert_eq!(evs[0].message.bytes(b"abc"), b"");
         assert!(evs[0].fields.is_empty());
         assert_eq!(evs[1].message.bytes(b"abc"), b"b");
-        assert_eq!(evs[1].fields.len(), 1);
+        assert_eq!(store.get(evs[1].fields), &[(job, Text::span(0, 1))]);
         assert!(evs[2].fields.is_empty());
     }
 }

@@ -295,8 +295,10 @@ pub struct Event {
     pub severity: Severity,
     /// The message, ANSI-stripped; for multi-line records the lines joined with `\n`.
     pub message: Text,
-    /// A few structured fields (name, value): journal fields kept, OOM details, job facts.
-    pub fields: Vec<(Atom, Text)>,
+    /// A few structured fields (name, value): journal fields kept, OOM details, job facts;
+    /// where they sit in the source's [`FieldStore`] (one vector per source, not one per
+    /// event: an allocation and a free per event was the largest cost of parsing left).
+    pub fields: Fields,
     /// The format that parsed this event's source (an index into the format registry); set
     /// by the sink.
     pub format: u16,
@@ -305,13 +307,163 @@ pub struct Event {
 }
 
 impl Event {
-    /// The value of field `name`, if present.
-    pub fn field<'a>(&'a self, atoms: &Atoms, name: &str, source: &'a [u8]) -> Option<&'a [u8]> {
+    /// The value of field `name`, if present; `store` is the event's source's fields.
+    pub fn field<'a>(
+        &self,
+        store: &'a FieldStore,
+        atoms: &Atoms,
+        name: &str,
+        source: &'a [u8],
+    ) -> Option<&'a [u8]> {
         let a = atoms.find(name)?;
-        self.fields
+        store
+            .get(self.fields)
             .iter()
             .find(|(k, _)| *k == a)
             .map(|(_, v)| v.bytes(source))
+    }
+}
+
+/// Where an event's fields sit in its source's [`FieldStore`]: `len` entries from `start`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Index of the first field in the store.
+    pub start: u32,
+    /// Number of fields.
+    pub len: u32,
+}
+
+impl Fields {
+    /// True when the event has no field.
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+    /// The store indices of the fields.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+    /// The same fields moved `by` entries along (a chunk's store appended after another).
+    pub fn shifted(self, by: u32) -> Fields {
+        Fields {
+            start: self.start.saturating_add(by),
+            len: self.len,
+        }
+    }
+}
+
+/// The fields of a source's events, one after the other: an event's [`Fields`] name its
+/// stretch. A parser pushes an event's fields while it builds the event, so they land at
+/// the end; a field added to an event whose fields are no longer last moves them to the
+/// end first (the old copies stay unused until the store is dropped), so the store is
+/// right whatever order a parser pushes in.
+#[derive(Clone, Debug, Default)]
+pub struct FieldStore {
+    items: Vec<(Atom, Text)>,
+}
+
+impl FieldStore {
+    /// An empty store.
+    pub fn new() -> FieldStore {
+        FieldStore::default()
+    }
+
+    /// Fields `f` (none when they lie past the store: a hand-built event).
+    pub fn get(&self, f: Fields) -> &[(Atom, Text)] {
+        self.items.get(f.range()).unwrap_or(&[])
+    }
+
+    /// Fields `f`, to change in place.
+    pub fn get_mut(&mut self, f: Fields) -> &mut [(Atom, Text)] {
+        self.items.get_mut(f.range()).unwrap_or(&mut [])
+    }
+
+    /// The value of field `name` among `f`.
+    pub fn find(&self, f: Fields, name: Atom) -> Option<&Text> {
+        self.get(f).iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    /// An empty stretch at the end, for an event about to get its fields.
+    pub fn begin(&self) -> Fields {
+        Fields {
+            start: self.end(),
+            len: 0,
+        }
+    }
+
+    fn end(&self) -> u32 {
+        u32::try_from(self.items.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Adds field (`name`, `value`) to `f`, moving `f`'s fields to the end first when
+    /// others were pushed after them. A store of 2^32 fields takes no more (128 GiB of
+    /// fields: no input this side of a `Text` span's own limit gets there).
+    pub fn push(&mut self, f: &mut Fields, name: Atom, value: Text) {
+        let end = self.items.len();
+        if end >= u32::MAX as usize {
+            return;
+        }
+        if f.len == 0 {
+            f.start = end as u32;
+        } else if f.start as usize + f.len as usize != end {
+            let moved = self.get(*f).to_vec();
+            *f = self.begin();
+            f.len = moved.len() as u32;
+            self.items.extend(moved);
+        }
+        self.items.push((name, value));
+        f.len += 1;
+    }
+
+    /// Forgets fields `f` when they are the last ones (an event given up while it was built,
+    /// or merged into the one before it); elsewhere they stay, unused.
+    pub fn discard(&mut self, f: Fields) {
+        if f.start.saturating_add(f.len) == self.end() {
+            self.items.truncate(f.start as usize);
+        }
+    }
+
+    /// Moves every field of `other` to the end of this store, with `map` applied to its
+    /// names; `other`'s [`Fields`] are then [`Fields::shifted`] by the returned amount.
+    pub fn append(&mut self, other: FieldStore, map: impl Fn(Atom) -> Atom) -> u32 {
+        let by = self.end();
+        self.items
+            .extend(other.items.into_iter().map(|(k, v)| (map(k), v)));
+        by
+    }
+
+    /// Number of fields held (used or not).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when no field is held.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Forgets every field, keeping the room.
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    /// Room for fields, held or not.
+    pub fn capacity(&self) -> usize {
+        self.items.capacity()
+    }
+
+    /// Cuts an empty store's room down to `n` fields when it has more than twice that
+    /// (see [`crate::formats::recycle_fields`]).
+    pub fn cap(&mut self, n: u64) {
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if self.items.is_empty() && self.items.capacity() / 2 > n {
+            self.items.shrink_to(n);
+        }
+    }
+
+    /// Every field held, in order (the values, to move their spans: see
+    /// [`crate::formats::keep_referenced_text`]).
+    pub fn all_mut(&mut self) -> &mut [(Atom, Text)] {
+        &mut self.items
     }
 }
 
@@ -419,5 +571,74 @@ mod slim_tests {
         assert_eq!((s.clock, s.severity), (ClockMethod::Exact, Severity::Err));
         let none = Slim::from(&Event::default());
         assert_eq!((none.pid(), none.inner()), (None, None));
+    }
+}
+
+#[cfg(test)]
+mod field_store_tests {
+    use super::*;
+
+    fn names(s: &FieldStore, f: Fields) -> Vec<u32> {
+        s.get(f).iter().map(|(a, _)| a.0).collect()
+    }
+
+    #[test]
+    fn fields_pushed_in_any_order_stay_with_their_event() {
+        let mut s = FieldStore::new();
+        let (mut a, mut b) = (Fields::default(), Fields::default());
+        s.push(&mut a, Atom(1), Text::span(0, 1));
+        s.push(&mut a, Atom(2), Text::span(1, 2));
+        s.push(&mut b, Atom(3), Text::span(2, 3));
+        assert_eq!((names(&s, a), names(&s, b)), (vec![1, 2], vec![3]));
+        // A field for `a` after `b`'s: `a` moves to the end, `b` is untouched.
+        s.push(&mut a, Atom(4), Text::Owned("x".into()));
+        assert_eq!((names(&s, a), names(&s, b)), (vec![1, 2, 4], vec![3]));
+        assert_eq!(a.range(), 3..6);
+        assert_eq!(s.find(a, Atom(4)), Some(&Text::Owned("x".into())));
+        assert_eq!(s.find(b, Atom(4)), None);
+        // The last stretch given up goes; an earlier one stays (unused).
+        s.discard(b);
+        assert_eq!(s.len(), 6);
+        s.discard(a);
+        assert_eq!(s.len(), 3);
+        // An event's first field starts a new stretch at the end.
+        let mut c = Fields::default();
+        s.push(&mut c, Atom(5), Text::default());
+        assert_eq!(c.range(), 3..4);
+        // A hand-built stretch past the store reads as none.
+        let far = Fields { start: 9, len: 2 };
+        assert!(s.get(far).is_empty() && s.get_mut(far).is_empty());
+    }
+
+    #[test]
+    fn an_appended_store_is_found_through_shifted_stretches() {
+        let mut first = FieldStore::new();
+        let mut a = Fields::default();
+        first.push(&mut a, Atom(1), Text::span(0, 1));
+        let mut second = FieldStore::new();
+        let mut b = Fields::default();
+        second.push(&mut b, Atom(1), Text::span(5, 6));
+        second.push(&mut b, Atom(2), Text::span(6, 7));
+        let by = first.append(second, |k| Atom(k.0 + 10));
+        let b = b.shifted(by);
+        assert_eq!(
+            (names(&first, a), names(&first, b)),
+            (vec![1], vec![11, 12])
+        );
+        assert_eq!(first.get(b)[1].1, Text::span(6, 7));
+    }
+
+    #[test]
+    fn a_recycled_store_keeps_room_only_for_what_comes_next() {
+        let mut s = FieldStore::new();
+        let mut f = Fields::default();
+        for i in 0..1000 {
+            s.push(&mut f, Atom(i), Text::default());
+        }
+        s.clear();
+        s.cap(600);
+        assert!(s.capacity() >= 1000);
+        s.cap(10);
+        assert!(s.capacity() < 1000);
     }
 }

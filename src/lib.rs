@@ -318,7 +318,7 @@ fn parse_one(
     let mut parsed = formats::parse_source_split(&src, force, split);
     let n = src.bytes.len() as u64;
     let compute = |parsed: &formats::Parsed| {
-        digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes)
+        digest::Digest::compute(&parsed.events, &parsed.fields, &parsed.atoms, &src.bytes)
     };
     let (digest, which, slim) = match keep {
         Keep::Quoted(catalog) => {
@@ -329,8 +329,9 @@ fn parse_one(
         Keep::Messages => {
             let digest = compute(&parsed);
             for e in &mut parsed.events {
-                e.fields = Vec::new();
+                e.fields = event::Fields::default();
             }
+            parsed.fields.clear();
             (digest, Which::All, None)
         }
         Keep::Nothing => {
@@ -341,8 +342,12 @@ fn parse_one(
     };
     // Only the events `which` names hold text now.
     let kept = match &which {
-        Which::Some(w) => formats::keep_referenced_text_of(&mut parsed.events, w, &src.bytes),
-        Which::All => formats::keep_referenced_text(&mut parsed.events, &src.bytes),
+        Which::Some(w) => {
+            formats::keep_referenced_text_of(&mut parsed.events, &mut parsed.fields, w, &src.bytes)
+        }
+        Which::All => {
+            formats::keep_referenced_text(&mut parsed.events, &mut parsed.fields, &src.bytes)
+        }
     };
     let input = match std::mem::replace(&mut src.bytes, ingest::Bytes::Referenced(kept)) {
         ingest::Bytes::Owned(v) | ingest::Bytes::Referenced(v) => v,
@@ -358,8 +363,9 @@ fn parse_one(
             bytes_total: progress.bytes_total,
         });
     }
-    let (data, events) = SourceData::split_slim(src, parsed, digest, &which, slim);
+    let (data, events, fields) = SourceData::split_slim(src, parsed, digest, &which, slim);
     formats::recycle_events(events);
+    formats::recycle_fields(fields);
     (data, input)
 }
 
@@ -384,7 +390,8 @@ fn quoted(
     // message after that is asked into cache for the next hash. The memo's lookups had
     // been 4.5 % of one thread's cycles, waiting for their slot (1 MiB table, larger than
     // the first-level cache): 2.96 → 2.86 s on the 1 GB corpus (paired runs, four each).
-    let mut next = events.first().map(|e| digest.push(0, e, bytes));
+    let fields = &parsed.fields;
+    let mut next = events.first().map(|e| digest.push(0, e, fields, bytes));
     for i in 0..events.len() {
         let h = next.take().unwrap_or_default();
         if let Some(event::Text::Span { start, .. }) = events.get(i + 2).map(|e| &e.message)
@@ -393,12 +400,17 @@ fn quoted(
             digest::prefetch(b);
         }
         if let Some(e) = events.get(i + 1) {
-            let n = digest.push(i + 1, e, bytes);
+            let n = digest.push(i + 1, e, fields, bytes);
             memo.prefetch(n);
             next = Some(n);
         }
         let e = &mut events[i];
-        if scanner.push(&timeline::View::of(e, bytes), i as u32, Some(h), memo) {
+        if scanner.push(
+            &timeline::View::of(e, fields, bytes),
+            i as u32,
+            Some(h),
+            memo,
+        ) {
             keep.push(i as u32);
         } else {
             digest::strip(e);

@@ -8,7 +8,7 @@
 //! and the journal), or any event with the same host, instant and text in two sources;
 //! the copy kept is the one with the exact clock, else the one from the earlier source.
 
-use crate::event::{Atom, Atoms, ClockMethod, Event, Slim, SourceId, Text};
+use crate::event::{Atom, Atoms, ClockMethod, Event, FieldStore, Slim, SourceId, Text};
 use crate::formats::Parsed;
 use crate::ingest::Source;
 use polars::prelude::*;
@@ -38,7 +38,12 @@ pub struct SourceData {
 impl SourceData {
     /// A parsed source, with its digest taken; every event keeps its text.
     pub fn new(src: Source, parsed: Parsed) -> SourceData {
-        let digest = crate::digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+        let digest = crate::digest::Digest::compute(
+            &parsed.events,
+            &parsed.fields,
+            &parsed.atoms,
+            &src.bytes,
+        );
         SourceData::split(src, parsed, digest, &Which::All)
     }
 
@@ -53,14 +58,15 @@ impl SourceData {
         SourceData::split_keeping(src, parsed, digest, which).0
     }
 
-    /// [`SourceData::split`], returning the parsed events' vector, emptied, for reuse (see
-    /// [`crate::formats::recycle_events`]).
+    /// [`SourceData::split`], returning the parsed events' vector and field store, emptied,
+    /// for reuse (see [`crate::formats::recycle_events`] and
+    /// [`crate::formats::recycle_fields`]).
     pub fn split_keeping(
         src: Source,
         parsed: Parsed,
         digest: crate::digest::Digest,
         which: &Which,
-    ) -> (SourceData, Vec<Event>) {
+    ) -> (SourceData, Vec<Event>, FieldStore) {
         SourceData::split_slim(src, parsed, digest, which, None)
     }
 
@@ -72,17 +78,22 @@ impl SourceData {
         digest: crate::digest::Digest,
         which: &Which,
         slim: Option<Vec<Slim>>,
-    ) -> (SourceData, Vec<Event>) {
+    ) -> (SourceData, Vec<Event>, FieldStore) {
         let mut evs = std::mem::take(&mut parsed.events);
-        let take = |e: &mut Event| Kept {
+        let mut store = std::mem::take(&mut parsed.fields);
+        let mut take = |e: &mut Event| Kept {
             end_line: e.end_line,
             message: std::mem::take(&mut e.message),
-            fields: std::mem::take(&mut e.fields),
+            fields: store
+                .get_mut(std::mem::take(&mut e.fields))
+                .iter_mut()
+                .map(|(a, v)| (*a, std::mem::take(v)))
+                .collect(),
         };
         let texts = match which {
             Which::All => Texts {
                 index: None,
-                items: evs.iter_mut().map(&take).collect(),
+                items: evs.iter_mut().map(&mut take).collect(),
             },
             Which::Some(wanted) => {
                 // The index is rebuilt from what was taken: an entry past the last event (or
@@ -112,6 +123,7 @@ impl SourceData {
             _ => evs.iter().map(Slim::from).collect(),
         };
         evs.clear();
+        store.clear();
         let data = SourceData {
             src,
             parsed,
@@ -120,7 +132,7 @@ impl SourceData {
             clock_note: String::new(),
             digest,
         };
-        (data, evs)
+        (data, evs, store)
     }
 
     /// The events with their texts (empty for an event that kept none), as the signal scan
@@ -220,15 +232,15 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// A parser's event, whose texts resolve in `bytes`.
-    pub fn of(e: &'a Event, bytes: &'a [u8]) -> View<'a> {
+    /// A parser's event, whose fields are in `fields` and texts resolve in `bytes`.
+    pub fn of(e: &'a Event, fields: &'a FieldStore, bytes: &'a [u8]) -> View<'a> {
         View {
             unit: e.unit,
             format: e.format,
             inner: e.inner,
             severity: e.severity,
             message: e.message.bytes(bytes),
-            fields: &e.fields,
+            fields: fields.get(e.fields),
         }
     }
 }
@@ -1177,7 +1189,9 @@ mod tests {
             })
             .collect();
         let job = parsed.atoms.intern("job");
-        parsed.events[1].fields.push((job, Text::span(0, 2)));
+        parsed
+            .fields
+            .push(&mut parsed.events[1].fields, job, Text::span(0, 2));
         (src, parsed)
     }
 
@@ -1322,7 +1336,12 @@ mod tests {
         assert_eq!(all.events[2].pid(), Some(2));
 
         let (src, parsed) = four();
-        let digest = crate::digest::Digest::compute(&parsed.events, &parsed.atoms, &src.bytes);
+        let digest = crate::digest::Digest::compute(
+            &parsed.events,
+            &parsed.fields,
+            &parsed.atoms,
+            &src.bytes,
+        );
         let mut some = SourceData::split(src, parsed, digest, &Which::Some(vec![1, 3]));
         assert_eq!(some.texts.len(), 2);
         assert!(some.texts.get(0).is_none() && some.texts.get(2).is_none());

@@ -457,10 +457,9 @@ impl Format for Atticd {
                 ev.clock = ClockMethod::Exact;
                 ev.severity = j.severity;
                 ev.message = Text::Owned(j.message.into());
-                ev.fields.reserve_exact(j.fields.len());
                 for (k, v) in j.fields {
                     let a = sink.atoms.intern(k);
-                    ev.fields.push((a, Text::Owned(v.into())));
+                    sink.fields.push(&mut ev.fields, a, Text::Owned(v.into()));
                 }
                 sink.push(ev);
                 open = Open::None;
@@ -471,7 +470,7 @@ impl Format for Atticd {
                 ev.clock = ClockMethod::Exact;
                 ev.severity = severity;
                 ev.message = c.text(o + msg_start..c.b.len());
-                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, o, &tracing_fields);
+                add_fields(sink, &mut ev.fields, &mut keys, &c, o, &tracing_fields);
                 sink.push(ev);
                 open = Open::Event;
                 continue;
@@ -491,7 +490,7 @@ impl Format for Atticd {
                 ev.severity = sev;
                 ev.message = c.text(o..c.b.len());
                 if let Some(r) = listen {
-                    add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, o, &[("listen", r)]);
+                    add_fields(sink, &mut ev.fields, &mut keys, &c, o, &[("listen", r)]);
                 }
                 open = if sev == Severity::Err {
                     Open::ErrorBlock
@@ -703,7 +702,8 @@ mod tests {
         assert_eq!((p.counts.unparsed, p.events.len()), (0, 29));
         let field = |ev: &Event, k: &str| {
             let a = p.atoms.find(k).unwrap();
-            ev.fields
+            p.fields
+                .get(ev.fields)
                 .iter()
                 .find(|(n, _)| *n == a)
                 .map(|(_, t)| t.clone())
@@ -732,7 +732,9 @@ mod tests {
         assert!(is_span(&latency));
         assert!(latency.bytes(&src.bytes).ends_with(b" ms"));
         for ev in &p.events {
-            for t in std::iter::once(&ev.message).chain(ev.fields.iter().map(|(_, t)| t)) {
+            for t in
+                std::iter::once(&ev.message).chain(p.fields.get(ev.fields).iter().map(|(_, t)| t))
+            {
                 if is_span(t) {
                     assert!(!t.bytes(&src.bytes).contains(&0x1b));
                 }

@@ -485,14 +485,13 @@ impl Format for GitlabRunner {
                 message: text(&l.message),
                 ..Event::default()
             };
-            // Exactly the fields pushed below (see `journal_common::entry_event`).
-            ev.fields.reserve_exact(l.fields.len());
             for (k, v) in &l.fields {
                 let val = match v {
                     Val::R(r) => text(r),
                     Val::S(s) => Text::Owned((*s).into()),
                 };
-                ev.fields.push((keys.get(&mut sink.atoms, k), val));
+                let a = keys.get(&mut sink.atoms, k);
+                sink.fields.push(&mut ev.fields, a, val);
             }
             sink.push(ev);
         }

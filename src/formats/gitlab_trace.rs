@@ -46,7 +46,7 @@
 
 use super::nix::{Clean, KeyAtoms, Pending, add_fields};
 use super::{Format, Sink};
-use crate::event::{Atom, ClockMethod, Event, Severity, Text};
+use crate::event::{ClockMethod, Event, Severity, Text};
 use crate::ingest::Source;
 use crate::lines::{Line, Lines, Terminator};
 use serde::Serialize;
@@ -1102,10 +1102,6 @@ impl Format for GitlabTrace {
         let saw_markers = facts.markers;
         let mut pending = Pending::default();
         let mut keys = KeyAtoms::default();
-        // An event's fields are gathered here and moved out in a vector of exactly their
-        // number: pushed one by one into the event they would allocate room for four and
-        // the events be trimmed again after parsing (a trace has an event per line).
-        let mut scratch: Vec<(Atom, Text)> = Vec::new();
         let bytes: &[u8] = &src.bytes;
         walk(bytes, src.terminator, |lines, v| {
             let line = &lines[0];
@@ -1126,8 +1122,7 @@ impl Format for GitlabTrace {
                     sink.continue_last(l);
                 }
                 if let Some(ev) = sink.events.last_mut() {
-                    ev.fields.reserve_exact(1);
-                    ev.fields.push((a, v.text.text(0..t.len())));
+                    sink.fields.push(&mut ev.fields, a, v.text.text(0..t.len()));
                 }
                 return;
             }
@@ -1179,18 +1174,17 @@ impl Format for GitlabTrace {
             } else {
                 v.text.text(0..t.len())
             };
-            ev.fields = std::mem::take(&mut scratch);
             if let Some(e) = &executor {
-                ev.fields.push((k_exec, e.clone()));
+                sink.fields.push(&mut ev.fields, k_exec, e.clone());
             }
             if let Some(j) = &job {
-                ev.fields.push((k_job, j.clone()));
+                sink.fields.push(&mut ev.fields, k_job, j.clone());
             }
             let sec = section
                 .as_ref()
                 .or_else(|| v.markers.iter().find(|m| !m.start).map(|m| &m.name));
             if let Some(s) = sec {
-                ev.fields.push((k_section, s.text()));
+                sink.fields.push(&mut ev.fields, k_section, s.text());
             }
             for m in &v.markers {
                 if m.start {
@@ -1201,8 +1195,11 @@ impl Format for GitlabTrace {
                 {
                     let (_, t0) = starts.remove(i);
                     let d = (m.secs - t0).max(0);
-                    ev.fields
-                        .push((k_duration, Text::Owned(d.to_string().into())));
+                    sink.fields.push(
+                        &mut ev.fields,
+                        k_duration,
+                        Text::Owned(d.to_string().into()),
+                    );
                 }
             }
             let mut fields: Vec<(&'static str, Range<usize>)> = Vec::new();
@@ -1232,7 +1229,8 @@ impl Format for GitlabTrace {
                 fields.push(("command", command_of(t)));
             } else if let Some((st, r)) = status_of(t) {
                 let a = keys.get(&mut sink.atoms, "status");
-                ev.fields.push((a, Text::Owned(st.as_str().into())));
+                sink.fields
+                    .push(&mut ev.fields, a, Text::Owned(st.as_str().into()));
                 ev.severity = match st {
                     JobStatus::Succeeded => Severity::Notice,
                     _ => Severity::Err,
@@ -1241,7 +1239,8 @@ impl Format for GitlabTrace {
                     fields.push(("error", r.clone()));
                     if let Some(c) = exit_code(&t[r]) {
                         let a = keys.get(&mut sink.atoms, "exit_code");
-                        ev.fields.push((a, Text::Owned(c.to_string().into())));
+                        sink.fields
+                            .push(&mut ev.fields, a, Text::Owned(c.to_string().into()));
                     }
                 }
             } else if let Some(cl) = super::nix::classify(t) {
@@ -1259,12 +1258,9 @@ impl Format for GitlabTrace {
                         t
                     }
                 };
-                ev.fields.push((a, prog));
+                sink.fields.push(&mut ev.fields, a, prog);
             }
-            add_fields(&mut ev, &mut sink.atoms, &mut keys, &v.text, 0, &fields);
-            scratch = std::mem::take(&mut ev.fields);
-            ev.fields = Vec::with_capacity(scratch.len());
-            ev.fields.append(&mut scratch);
+            add_fields(sink, &mut ev.fields, &mut keys, &v.text, 0, &fields);
             sink.push(ev);
             if closes {
                 section = None;
@@ -1396,7 +1392,7 @@ mod tests {
     }
 
     fn field_of(src: &Source, p: &crate::formats::Parsed, ev: &Event, k: &str) -> Option<String> {
-        ev.field(&p.atoms, k, &src.bytes)
+        ev.field(&p.fields, &p.atoms, k, &src.bytes)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
@@ -1586,7 +1582,8 @@ mod tests {
         assert_eq!(v[0].name, Raw::Joined("restore_cache".into()));
         let k = p.atoms.find("section").unwrap();
         assert!(p.events.iter().all(|ev| {
-            ev.fields
+            p.fields
+                .get(ev.fields)
                 .iter()
                 .any(|(n, t)| *n == k && matches!(t, Text::Shared(_)))
         }));
@@ -1604,7 +1601,8 @@ mod tests {
         );
         let k = p.atoms.find("section").unwrap();
         assert!(p.events.iter().all(|ev| {
-            ev.fields
+            p.fields
+                .get(ev.fields)
                 .iter()
                 .any(|(n, t)| *n == k && matches!(t, Text::Span { .. }))
         }));
@@ -1691,7 +1689,8 @@ mod tests {
         assert_eq!((p.counts.total(), p.counts.unparsed), (src.lines, 0));
         let field = |ev: &Event, k: &str| {
             let a = p.atoms.find(k)?;
-            ev.fields
+            p.fields
+                .get(ev.fields)
                 .iter()
                 .find(|(n, _)| *n == a)
                 .map(|(_, t)| String::from_utf8_lossy(t.bytes(&src.bytes)).into_owned())

@@ -310,19 +310,12 @@ impl AtomCache {
 
 /// Builds the event of a decoded entry (without embedded-format refinement) and returns
 /// it with the identifier it was written by. `cache` is the sink's [`AtomCache`]; the
-/// fields are pushed onto `fields` (cleared first), usually [`Embedded::fields`].
-pub fn entry_event(
-    entry: &Entry<'_>,
-    sink: &mut Sink<'_>,
-    cache: &mut AtomCache,
-    mut fields: Vec<(Atom, Text)>,
-) -> (Event, Atom) {
-    fields.clear();
+/// fields go to the sink's store.
+pub fn entry_event(entry: &Entry<'_>, sink: &mut Sink<'_>, cache: &mut AtomCache) -> (Event, Atom) {
     let mut ev = Event {
         line: entry.line,
         end_line: entry.line.max(entry.end_line),
         offset: entry.offset as u64,
-        fields,
         ..Event::default()
     };
     let rt = entry
@@ -385,19 +378,11 @@ pub fn entry_event(
     };
     let transport = entry.get(Key::Transport);
     let message_id = entry.get(Key::MessageId);
-    // Room for the fields pushed below (nothing to do with a reused vector): a growing Vec
-    // would reserve four (128 bytes per event where one to three are used).
-    ev.fields.reserve_exact(
-        usize::from(ident_v.is_some())
-            + usize::from(!kernel && sd_unit.is_some())
-            + usize::from(about.is_some())
-            + usize::from(transport.is_some())
-            + usize::from(message_id.is_some()),
-    );
+    let store = &mut sink.fields;
     let mut field = |name: Name, v: Option<&Value<'_>>, ev: &mut Event| {
         if let Some(v) = v {
             let a = cache.name(atoms, name);
-            ev.fields.push((a, v.text()));
+            store.push(&mut ev.fields, a, v.text());
         }
     };
     field(Name::Identifier, ident_v, &mut ev);
@@ -449,8 +434,6 @@ pub struct Embedded {
     /// Per identifier atom, the formats (bit i: `formats[i]`) that embed records in its
     /// messages ([`Format::embeds`]), with [`MASK_KNOWN`] set once asked.
     masks: Vec<u32>,
-    /// The field vector handed out by [`Embedded::fields`], back for the next entry.
-    scratch: Vec<(Atom, Text)>,
 }
 
 /// Set in an [`Embedded`] mask once the formats were asked about its identifier.
@@ -474,7 +457,6 @@ impl Embedded {
             ident: String::new(),
             keys: Default::default(),
             masks: Vec::new(),
-            scratch: Vec::new(),
         }
     }
 
@@ -494,36 +476,6 @@ impl Embedded {
         let mask = self.mask(ident, &id);
         self.emit_as(sink, ev, ident, source, &id, mask);
         self.ident = id;
-    }
-
-    /// An empty vector with room for an entry's fields, to fill and pass in the event to
-    /// [`Embedded::emit`], which moves the fields into a vector of exactly their number
-    /// (those an inner format adds included) and keeps this one for the next entry: one
-    /// allocation per event, none grown or trimmed later.
-    pub fn fields(&mut self) -> Vec<(Atom, Text)> {
-        let mut v = std::mem::take(&mut self.scratch);
-        v.clear();
-        v
-    }
-
-    /// Moves `fields` into a vector of exactly their number plus `add`, keeping the
-    /// emptied one (with its room) for [`Embedded::fields`].
-    fn settle(&mut self, fields: &mut Vec<(Atom, Text)>, add: usize) {
-        let want = fields.len() + add;
-        if fields.capacity() == want {
-            return;
-        }
-        let mut exact = Vec::with_capacity(want);
-        exact.append(fields);
-        let spare = std::mem::replace(fields, exact);
-        self.reclaim(spare);
-    }
-
-    /// Keeps the room of a field vector no event took.
-    fn reclaim(&mut self, fields: Vec<(Atom, Text)>) {
-        if fields.capacity() > self.scratch.capacity() {
-            self.scratch = fields;
-        }
     }
 
     /// The formats that embed records in messages of `ident` (named `id`), asked once per
@@ -569,7 +521,7 @@ impl Embedded {
                 sink.depends_on_earlier();
             }
             if self.oom.fold(sink, msg, at, ev.line, ev.end_line) {
-                self.reclaim(ev.fields);
+                sink.fields.discard(ev.fields);
                 return;
             }
             let idx = sink.events.len();
@@ -581,7 +533,6 @@ impl Embedded {
                 }
                 Text::Owned(_) | Text::Shared(_) => Cow::Owned(ev.message.bytes(source).to_vec()),
             };
-            self.settle(&mut ev.fields, 0);
             sink.push(ev);
             self.oom.pushed(sink, idx, &msg, at);
             return;
@@ -614,31 +565,18 @@ impl Embedded {
             prev.message = Text::Owned(s.into());
             prev.end_line = prev.end_line.max(ev.end_line);
             sink.blank(u64::from(ev.end_line - ev.line) + 1);
-            self.reclaim(ev.fields);
+            sink.fields.discard(ev.fields);
             return;
         }
         if mask != 0
             && let Some((fi, r)) =
                 asked().find_map(|(i, f)| f.refine(id, msg).map(|r| (i as u16, r)))
         {
-            let add = refined_fields(&r, msg.len());
-            self.settle(&mut ev.fields, add);
             apply_refined(&mut ev, source, sink, &mut self.keys, fi, &r);
-        } else {
-            self.settle(&mut ev.fields, 0);
         }
         self.last = Some((ident, ev.pid, sink.events.len()));
         sink.push(ev);
     }
-}
-
-/// How many fields [`apply_refined`] adds from `r` to an event whose message is `len`
-/// bytes long (a range past the message's end is dropped).
-fn refined_fields(r: &super::Refined, len: usize) -> usize {
-    r.fields
-        .iter()
-        .filter(|(_, range)| range.start.min(len) <= range.end.min(len))
-        .count()
 }
 
 /// Applies what an inner format found in an embedded message.
@@ -669,12 +607,11 @@ fn apply_refined(
             Text::Owned(_) | Text::Shared(_) => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         })
     };
-    // Room for exactly the fields added (made by `Embedded::settle` before this).
-    let mut fields = std::mem::take(&mut ev.fields);
-    fields.reserve_exact(refined_fields(r, len));
+    let mut fields = ev.fields;
     for (name, range) in &r.fields {
         if let Some(t) = sub(range.clone()) {
-            fields.push((keys.get(&mut sink.atoms, name), t));
+            let a = keys.get(&mut sink.atoms, name);
+            sink.fields.push(&mut fields, a, t);
         }
     }
     let rest = sub(r.message_start..len);
@@ -688,9 +625,7 @@ fn apply_refined(
 /// Interns `v` as field `name` of `ev`.
 pub fn push_field(sink: &mut Sink<'_>, ev: &mut Event, name: &str, v: Text) {
     let a = sink.atoms.intern(name);
-    // One event holds few fields: no spare capacity (see `entry_event`).
-    ev.fields.reserve_exact(1);
-    ev.fields.push((a, v));
+    sink.fields.push(&mut ev.fields, a, v);
 }
 
 #[cfg(test)]
@@ -728,11 +663,11 @@ mod tests {
                 ("MESSAGE", "atticd.service: Failed with result 'oom-kill'."),
             ],
         );
-        let (ev, ident) = entry_event(&e, &mut sink, &mut AtomCache::default(), Vec::new());
+        let (ev, ident) = entry_event(&e, &mut sink, &mut AtomCache::default());
         assert_eq!(sink.atoms.get(ev.unit), "systemd");
         assert_eq!(sink.atoms.get(ident), "systemd");
         assert_eq!(
-            ev.field(&sink.atoms, "unit", b""),
+            ev.field(&sink.fields, &sink.atoms, "unit", b""),
             Some(&b"atticd.service"[..])
         );
         assert_eq!(ev.severity, Severity::Warning);
@@ -755,7 +690,7 @@ mod tests {
                 ("_SYSTEMD_UNIT", "atticd.service"),
             ],
         );
-        let (ev, _) = entry_event(&e, &mut sink, &mut AtomCache::default(), Vec::new());
+        let (ev, _) = entry_event(&e, &mut sink, &mut AtomCache::default());
         assert_eq!(sink.atoms.get(ev.unit), "atticd.service");
         assert_eq!(ev.time, 1_774_346_399_999_000_000);
         assert_eq!(ev.mono_us, Some(99));
@@ -770,7 +705,7 @@ mod tests {
                 ("SYSLOG_PID", "x"),
             ],
         );
-        let (ev, ident) = entry_event(&k, &mut sink, &mut AtomCache::default(), Vec::new());
+        let (ev, ident) = entry_event(&k, &mut sink, &mut AtomCache::default());
         assert_eq!(sink.atoms.get(ev.unit), "kernel");
         assert_eq!(sink.atoms.get(ident), "kernel");
         assert_eq!(ev.mono_us, Some(4_990_000));
@@ -915,7 +850,7 @@ mod tests {
             b"Database error\n   0: tokio::task::runtime.spawn"
         );
         assert_eq!(
-            e.field(&sink.atoms, "target", &src.bytes),
+            e.field(&sink.fields, &sink.atoms, "target", &src.bytes),
             Some(&b"attic_server::error"[..])
         );
         assert_eq!(sink.events[1].line, 3);

@@ -273,7 +273,7 @@ impl Format for JournalExport {
                     sink.issue(*jno, *s, "not a journal export field");
                 }
                 entry.end_line = last;
-                let (mut ev, ident) = entry_event(&entry, sink, &mut cache, emb.fields());
+                let (mut ev, ident) = entry_event(&entry, sink, &mut cache);
                 ev.end_line = last;
                 emb.emit(sink, ev, ident);
                 // Junk lines inside the entry (never its first line) were counted as

@@ -772,7 +772,7 @@ impl Format for JournalJson {
                                 "message is null: journalctl drops fields of 4096 bytes or more unless run with --all",
                             );
                         }
-                        let (ev, ident) = entry_event(&entry, sink, &mut cache, emb.fields());
+                        let (ev, ident) = entry_event(&entry, sink, &mut cache);
                         emb.emit(sink, ev, ident);
                     } else {
                         sink.unparsed_lines(line.no, t, u64::from(last - line.no) + 1);
@@ -818,7 +818,8 @@ mod tests {
         assert_eq!(p.atoms.get(e.host), "runner1");
         // a clean string stays a span
         assert!(matches!(
-            e.fields
+            p.fields
+                .get(e.fields)
                 .iter()
                 .find(|(k, _)| p.atoms.get(*k) == "identifier")
                 .unwrap()
@@ -1118,7 +1119,7 @@ mod tests {
         );
         assert_eq!(e.pid, Some(1));
         assert_eq!(
-            e.field(&p.atoms, "message_id", &src.bytes),
+            e.field(&p.fields, &p.atoms, "message_id", &src.bytes),
             Some(&b"fc2e22bc6ee647b6b90729ab34a250b1"[..])
         );
         assert_eq!(p.counts.unparsed, 1);

@@ -450,8 +450,8 @@ impl Format for JournalText {
                 let name = cache.name(&mut sink.atoms, Name::Identifier);
                 let is = line.start + p.used_ident_start(t);
                 // Made exact by `emit`, with the fields an inner format adds.
-                ev.fields = emb.fields();
-                ev.fields.push((name, Text::span(is, is + p.ident.len())));
+                sink.fields
+                    .push(&mut ev.fields, name, Text::span(is, is + p.ident.len()));
                 indent = p.msg_start;
                 emb.emit(sink, ev, ident);
                 continue;
@@ -575,7 +575,7 @@ mod tests {
         assert_eq!(p.counts.unparsed, 1);
         assert_eq!(p.counts.total(), src.lines);
         assert_eq!(
-            p.events[1].field(&p.atoms, "identifier", &src.bytes),
+            p.events[1].field(&p.fields, &p.atoms, "identifier", &src.bytes),
             Some(&b"nix-daemon"[..])
         );
     }

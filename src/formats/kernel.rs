@@ -515,15 +515,14 @@ fn set_field(
     }
     let a = sink.atoms.intern(name);
     let ev = &mut sink.events[idx];
-    if ev.fields.iter().all(|(k, _)| *k != a) {
+    if sink.fields.find(ev.fields, a).is_none() {
         let v = match at {
             Some(at) => Text::span(at + s, at + e),
             None => Text::Owned(crate::text::lossy(&msg[s..e]).into()),
         };
-        // Fields arrive one by one as the report goes on (a few per report): exact room,
-        // as every event's fields have.
-        ev.fields.reserve_exact(1);
-        ev.fields.push((a, v));
+        // Fields arrive one by one as the report goes on (a few per report), after other
+        // events' at times: the store moves them to its end then.
+        sink.fields.push(&mut ev.fields, a, v);
     }
 }
 
@@ -982,7 +981,8 @@ mod tests {
         let o = &p.events[0];
         assert_eq!((o.line, o.end_line), (1, 14));
         let f = |n: &str| {
-            String::from_utf8_lossy(o.field(&p.atoms, n, &src.bytes).unwrap_or(b"-")).into_owned()
+            String::from_utf8_lossy(o.field(&p.fields, &p.atoms, n, &src.bytes).unwrap_or(b"-"))
+                .into_owned()
         };
         assert_eq!(f("oom.invoker"), "node");
         assert_eq!(f("oom.victim_pid"), "4242");
@@ -1021,7 +1021,8 @@ mod tests {
         let p = parse_source(&src, Some(crate::formats::by_name("kernel").unwrap().0));
         let o = &p.events[0];
         let f = |n: &str| {
-            String::from_utf8_lossy(o.field(&p.atoms, n, &src.bytes).unwrap_or(b"-")).into_owned()
+            String::from_utf8_lossy(o.field(&p.fields, &p.atoms, n, &src.bytes).unwrap_or(b"-"))
+                .into_owned()
         };
         assert_eq!(f("oom.constraint"), "CONSTRAINT_MEMCG");
         assert_eq!(f("oom.cgroup"), "/docker/abc");

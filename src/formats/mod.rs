@@ -21,7 +21,7 @@ pub mod kernel;
 pub mod nix;
 pub mod syslog;
 
-use crate::event::{Atom, Atoms, Event, Severity, Text};
+use crate::event::{Atom, Atoms, Event, FieldStore, Severity, Text};
 use crate::ingest::{Source, SourceIssue};
 use crate::lines::{Line, Lines};
 use rayon::prelude::*;
@@ -210,6 +210,8 @@ pub struct Sink<'a> {
     pub atoms: Atoms,
     /// Events, in source order.
     pub events: Vec<Event>,
+    /// The events' fields (see [`Event::fields`]).
+    pub fields: FieldStore,
     /// Line accounting.
     pub counts: LineCounts,
     /// A few unparsed lines.
@@ -238,6 +240,19 @@ thread_local! {
     /// The emptied events vector of this thread's last source, reused by its next sink
     /// (see [`recycle_events`]).
     static SPARE_EVENTS: std::cell::RefCell<Vec<Event>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The emptied field store of this thread's last source (see [`recycle_fields`]).
+    static SPARE_FIELDS: std::cell::RefCell<FieldStore> = std::cell::RefCell::new(FieldStore::new());
+}
+
+/// Gives a field store, emptied, to this thread's next [`Sink`], as [`recycle_events`]
+/// does for events.
+pub fn recycle_fields(mut fields: FieldStore) {
+    fields.clear();
+    SPARE_FIELDS.with_borrow_mut(|s| {
+        if fields.capacity() > s.capacity() {
+            *s = fields;
+        }
+    });
 }
 
 /// Gives an events vector, emptied, to this thread's next [`Sink`]: its pages are already
@@ -255,12 +270,21 @@ pub fn recycle_events(mut events: Vec<Event>) {
 /// Frees this thread's kept events vector (see [`recycle_events`]).
 pub fn drop_spare_events() {
     SPARE_EVENTS.take();
+    SPARE_FIELDS.take();
 }
 
 /// This thread's kept events vector, cut to what `lines` lines can need.
 fn spare_events(lines: u64) -> Vec<Event> {
     let mut v = SPARE_EVENTS.with_borrow_mut(std::mem::take);
     cap_events(&mut v, lines);
+    v
+}
+
+/// This thread's kept field store, cut to what `lines` lines can need (a few fields a
+/// line).
+fn spare_fields(lines: u64) -> FieldStore {
+    let mut v = SPARE_FIELDS.with_borrow_mut(std::mem::take);
+    v.cap(lines.saturating_mul(4));
     v
 }
 
@@ -281,6 +305,7 @@ impl<'a> Sink<'a> {
             src,
             atoms: Atoms::default(),
             events: spare_events(src.lines),
+            fields: spare_fields(src.lines),
             counts: LineCounts::default(),
             unparsed_examples: Vec::new(),
             issues: Vec::new(),
@@ -401,17 +426,18 @@ impl<'a> Sink<'a> {
         // Chunks of one source usually intern the same strings in the same order (the
         // unit first, then the hosts...): then the events move over in one copy.
         let identity = map.iter().enumerate().all(|(i, a)| a.0 as usize == i);
-        if identity && next.events.iter().all(|ev| atoms_below(ev, map.len())) {
+        let by = self.fields.append(next.fields, re);
+        if identity && by == 0 && next.events.iter().all(|ev| atoms_below(ev, map.len())) {
             self.events.extend(next.events);
         } else {
             self.events.reserve(next.events.len());
             for mut ev in next.events {
-                ev.host = re(ev.host);
-                ev.boot = re(ev.boot);
-                ev.unit = re(ev.unit);
-                for (k, _) in &mut ev.fields {
-                    *k = re(*k);
+                if !identity {
+                    ev.host = re(ev.host);
+                    ev.boot = re(ev.boot);
+                    ev.unit = re(ev.unit);
                 }
+                ev.fields = ev.fields.shifted(by);
                 self.events.push(ev);
             }
         }
@@ -438,11 +464,11 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// True when every atom of `ev` is below `n` (interned by its own sink; an atom out of
-/// range is remapped to [`Atom::NONE`] by [`Sink::append`]).
+/// True when every atom of `ev` but its field names is below `n` (interned by its own
+/// sink; an atom out of range is remapped to [`Atom::NONE`] by [`Sink::append`]).
 fn atoms_below(ev: &Event, n: usize) -> bool {
     let ok = |a: Atom| (a.0 as usize) < n;
-    ok(ev.host) && ok(ev.boot) && ok(ev.unit) && ev.fields.iter().all(|(k, _)| ok(*k))
+    ok(ev.host) && ok(ev.boot) && ok(ev.unit)
 }
 
 /// A source after parsing.
@@ -454,6 +480,8 @@ pub struct Parsed {
     pub atoms: Atoms,
     /// Events in source order.
     pub events: Vec<Event>,
+    /// The events' fields (see [`Event::fields`]).
+    pub fields: FieldStore,
     /// Line accounting (adds up to the source's lines).
     pub counts: LineCounts,
     /// Unparsed examples.
@@ -493,6 +521,7 @@ pub fn parse_source_split(src: &Source, forced: Option<u16>, split: bool) -> Par
             format: None,
             atoms: Atoms::default(),
             events: Vec::new(),
+            fields: FieldStore::new(),
             counts,
             unparsed_examples: examples,
             issues,
@@ -521,6 +550,7 @@ pub fn parse_source_split(src: &Source, forced: Option<u16>, split: bool) -> Par
         format: Some(fi),
         atoms: sink.atoms,
         events: sink.events,
+        fields: sink.fields,
         counts: sink.counts,
         unparsed_examples: sink.unparsed_examples,
         issues,
@@ -537,18 +567,28 @@ pub fn parse_source_split(src: &Source, forced: Option<u16>, split: bool) -> Par
 /// quoted from its own message) points into that copy rather than being copied again, and so
 /// does a field value equal to the same field's value in an earlier event. Spans reaching
 /// past the input are clamped first, as [`Text::bytes`] clamps them.
-pub fn keep_referenced_text(events: &mut [Event], bytes: &[u8]) -> Vec<u8> {
-    keep_text_of(events, 0..events.len(), bytes)
+pub fn keep_referenced_text(
+    events: &mut [Event],
+    fields: &mut FieldStore,
+    bytes: &[u8],
+) -> Vec<u8> {
+    keep_text_of(events, fields, 0..events.len(), bytes)
 }
 
 /// [`keep_referenced_text`] when only the events at `which` (ascending indices) hold
 /// spans: the others are not read. The result is the same.
-pub fn keep_referenced_text_of(events: &mut [Event], which: &[u32], bytes: &[u8]) -> Vec<u8> {
-    keep_text_of(events, which.iter().map(|&i| i as usize), bytes)
+pub fn keep_referenced_text_of(
+    events: &mut [Event],
+    fields: &mut FieldStore,
+    which: &[u32],
+    bytes: &[u8],
+) -> Vec<u8> {
+    keep_text_of(events, fields, which.iter().map(|&i| i as usize), bytes)
 }
 
 fn keep_text_of(
     events: &mut [Event],
+    fields: &mut FieldStore,
     which: impl Iterator<Item = usize> + Clone,
     bytes: &[u8],
 ) -> Vec<u8> {
@@ -571,7 +611,9 @@ fn keep_text_of(
     let spans: usize = which
         .clone()
         .filter_map(|i| events.get(i))
-        .flat_map(|ev| std::iter::once(&ev.message).chain(ev.fields.iter().map(|(_, v)| v)))
+        .flat_map(|ev| {
+            std::iter::once(&ev.message).chain(fields.get(ev.fields).iter().map(|(_, v)| v))
+        })
         .filter_map(|t| clamp(t, n))
         .map(|(s, e)| e - s)
         .sum();
@@ -631,7 +673,7 @@ fn keep_text_of(
     for i in which {
         let Some(ev) = events.get_mut(i) else { break };
         relocate(&mut ev.message, None, &mut out);
-        for (a, v) in &mut ev.fields {
+        for (a, v) in fields.get_mut(ev.fields) {
             relocate(v, Some(*a), &mut out);
         }
     }
@@ -847,10 +889,12 @@ mod tests {
     }
 
     /// Every message and field value, as the later stages read them.
-    fn texts(events: &[Event], bytes: &[u8]) -> Vec<Vec<u8>> {
+    fn texts(events: &[Event], fields: &FieldStore, bytes: &[u8]) -> Vec<Vec<u8>> {
         events
             .iter()
-            .flat_map(|e| std::iter::once(&e.message).chain(e.fields.iter().map(|(_, v)| v)))
+            .flat_map(|e| {
+                std::iter::once(&e.message).chain(fields.get(e.fields).iter().map(|(_, v)| v))
+            })
             .map(|t| t.bytes(bytes).to_vec())
             .collect()
     }
@@ -866,16 +910,22 @@ mod tests {
             let which: Vec<u32> = (0..some.len() as u32).filter(|i| i % 3 != 1).collect();
             for e in some.iter_mut().skip(1).step_by(3) {
                 e.message = Text::default();
-                e.fields = Vec::new();
+                e.fields = crate::event::Fields::default();
             }
             let mut all = some.clone();
-            let k_all = keep_referenced_text(&mut all, &src.bytes);
-            let k_some = keep_referenced_text_of(&mut some, &which, &src.bytes);
+            let (mut some_f, mut all_f) = (p.fields.clone(), p.fields.clone());
+            let k_all = keep_referenced_text(&mut all, &mut all_f, &src.bytes);
+            let k_some = keep_referenced_text_of(&mut some, &mut some_f, &which, &src.bytes);
             assert_eq!(k_some, k_all, "{}", src.path);
-            assert_eq!(texts(&some, &k_some), texts(&all, &k_all), "{}", src.path);
-            let before = texts(&p.events, &src.bytes);
-            let k = keep_referenced_text(&mut p.events, &src.bytes);
-            assert_eq!(texts(&p.events, &k), before, "{}", src.path);
+            assert_eq!(
+                texts(&some, &some_f, &k_some),
+                texts(&all, &all_f, &k_all),
+                "{}",
+                src.path
+            );
+            let before = texts(&p.events, &p.fields, &src.bytes);
+            let k = keep_referenced_text(&mut p.events, &mut p.fields, &src.bytes);
+            assert_eq!(texts(&p.events, &p.fields, &k), before, "{}", src.path);
             // Events of a source come in line order: the timeline's key relies on it.
             assert!(
                 p.events.windows(2).all(|w| w[0].line <= w[1].line),
@@ -895,24 +945,27 @@ mod tests {
         let span = |s: u64, len: u32| Text::Span { start: s, len };
         let bytes = b"0123456789 unit-a unit-a";
         let mut evs = vec![Event::default(), Event::default(), Event::default()];
+        let mut f = FieldStore::new();
         evs[0].message = span(2, 5); // "23456"
-        evs[0].fields = vec![(Atom(1), span(3, 2)), (Atom(2), Text::Owned("x".into()))];
+        f.push(&mut evs[0].fields, Atom(1), span(3, 2));
+        f.push(&mut evs[0].fields, Atom(2), Text::Owned("x".into()));
         evs[1].message = span(8, 2); // "89"
-        evs[1].fields = vec![(Atom(3), span(11, 6))]; // "unit-a"
+        f.push(&mut evs[1].fields, Atom(3), span(11, 6)); // "unit-a"
         evs[2].message = span(50, 3); // past the end: empty
         // The same value as the last event's field 3, elsewhere in the input.
-        evs[2].fields = vec![(Atom(3), span(18, 100)), (Atom(1), span(19, 2))];
-        let k = keep_referenced_text(&mut evs, bytes);
+        f.push(&mut evs[2].fields, Atom(3), span(18, 100));
+        f.push(&mut evs[2].fields, Atom(1), span(19, 2));
+        let k = keep_referenced_text(&mut evs, &mut f, bytes);
         // "34" lies inside "23456" and is not copied again; the second "unit-a" (clamped
         // to the input's end) is the first one's copy; field 1's "ni" differs from its
         // last value "34" and is copied.
         assert_eq!(k, b"2345689unit-ani");
-        assert_eq!(evs[0].fields[0].1, span(1, 2));
-        assert_eq!(evs[0].fields[1].1, Text::Owned("x".into()));
+        assert_eq!(f.get(evs[0].fields)[0].1, span(1, 2));
+        assert_eq!(f.get(evs[0].fields)[1].1, Text::Owned("x".into()));
         assert_eq!(evs[1].message.bytes(&k), b"89");
         assert_eq!(evs[2].message.bytes(&k), b"");
-        assert_eq!(evs[2].fields[0].1, span(7, 6));
-        assert_eq!(evs[2].fields[1].1.bytes(&k), b"ni");
+        assert_eq!(f.get(evs[2].fields)[0].1, span(7, 6));
+        assert_eq!(f.get(evs[2].fields)[1].1.bytes(&k), b"ni");
     }
 
     #[test]
@@ -970,29 +1023,27 @@ mod tests {
     }
 
     #[test]
-    fn field_vectors_are_allocated_exactly() {
-        // One allocation per event, never grown by doubling nor trimmed after parsing (the
-        // loader trims what has room to spare): a million events, a million small vectors.
-        let mut n = 0;
-        let mut spare: Vec<String> = Vec::new();
+    fn every_event_owns_its_own_stretch_of_the_field_store() {
+        // Fields pushed while an event is built, added to an earlier event later (an OOM
+        // report's details), or dropped with an event folded into another: every event's
+        // stretch lies in the store, no two overlap, and few entries are left unused.
+        let (mut n, mut used, mut held) = (0, 0, 0);
         for src in crate::ingest::fixture_and_sample_sources() {
             let p = parse_source(&src, None);
+            let mut taken = vec![false; p.fields.len()];
             for ev in &p.events {
                 n += 1;
-                if ev.fields.capacity() != ev.fields.len() {
-                    spare.push(format!(
-                        "{} ({}) line {}: {} fields, room for {}",
-                        src.path,
-                        name_of(ev.format),
-                        ev.line,
-                        ev.fields.len(),
-                        ev.fields.capacity()
-                    ));
+                assert!(ev.fields.range().end <= p.fields.len(), "{}", src.path);
+                for i in ev.fields.range() {
+                    assert!(!taken[i], "{} line {}: shared field", src.path, ev.line);
+                    taken[i] = true;
                 }
+                used += ev.fields.len as usize;
             }
+            held += p.fields.len();
         }
         assert!(n > 1000, "fixtures not found");
-        assert!(spare.is_empty(), "{}", spare.join("\n"));
+        assert!(used * 100 >= held * 95, "{used} of {held} fields used");
     }
 
     #[test]
@@ -1008,18 +1059,22 @@ mod tests {
                 Some((s, s + w.len()))
             })
             .collect();
+        let mut f = FieldStore::new();
         let mut evs: Vec<Event> = words
             .iter()
-            .map(|&(s, e)| Event {
-                message: Text::Owned("m".into()),
-                fields: vec![(Atom(1), Text::span(s, e))],
-                ..Event::default()
+            .map(|&(s, e)| {
+                let mut ev = Event {
+                    message: Text::Owned("m".into()),
+                    ..Event::default()
+                };
+                f.push(&mut ev.fields, Atom(1), Text::span(s, e));
+                ev
             })
             .collect();
-        let k = keep_referenced_text(&mut evs, bytes);
+        let k = keep_referenced_text(&mut evs, &mut f, bytes);
         // Same length and first eight bytes, other values: both kept.
         assert_eq!(k, b"kubeletsshdetcdsystemd-logindsystemd-resolv");
-        let got: Vec<&[u8]> = evs.iter().map(|e| e.fields[0].1.bytes(&k)).collect();
+        let got: Vec<&[u8]> = evs.iter().map(|e| f.get(e.fields)[0].1.bytes(&k)).collect();
         let want: Vec<&[u8]> = words.iter().map(|&(s, e)| &bytes[s..e]).collect();
         assert_eq!(got, want);
         // Past the recent values: copied again.
@@ -1027,15 +1082,17 @@ mod tests {
             .chain([0])
             .flat_map(|i| format!("u{i} ").into_bytes())
             .collect();
+        let mut f = FieldStore::new();
         let mut evs: Vec<Event> = (0..RECENT_VALUES + 2)
-            .map(|i| Event {
-                fields: vec![(Atom(1), Text::span(3 * i, 3 * i + 2))],
-                ..Event::default()
+            .map(|i| {
+                let mut ev = Event::default();
+                f.push(&mut ev.fields, Atom(1), Text::span(3 * i, 3 * i + 2));
+                ev
             })
             .collect();
-        let k = keep_referenced_text(&mut evs, &many);
+        let k = keep_referenced_text(&mut evs, &mut f, &many);
         assert_eq!(k.len(), 2 * (RECENT_VALUES + 2));
-        assert_eq!(evs[RECENT_VALUES + 1].fields[0].1.bytes(&k), b"u0");
+        assert_eq!(f.get(evs[RECENT_VALUES + 1].fields)[0].1.bytes(&k), b"u0");
     }
 
     #[test]

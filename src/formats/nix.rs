@@ -16,7 +16,7 @@
 //! between stamped neighbours.
 
 use super::{Format, Refined, Sink};
-use crate::event::{ClockMethod, Event, Severity, Text};
+use crate::event::{ClockMethod, Event, Fields, Severity, Text};
 use crate::ingest::Source;
 use crate::lines::{Lines, Terminator};
 use std::borrow::Cow;
@@ -604,30 +604,23 @@ impl KeyAtoms {
     }
 }
 
-/// Interns the fields of `c` (ranges of `clean.b` shifted by `off`) onto `ev`.
+/// Interns the fields of `clean` (ranges of `clean.b` shifted by `off`) onto fields `to` in
+/// `sink`'s store, skipping a name `to` already has.
 pub(crate) fn add_fields(
-    ev: &mut Event,
-    atoms: &mut crate::event::Atoms,
+    sink: &mut Sink<'_>,
+    to: &mut Fields,
     keys: &mut KeyAtoms,
     clean: &Clean<'_>,
     off: usize,
     fields: &[(&'static str, Range<usize>)],
 ) {
-    // Exactly (`reserve` would round an empty list up to four): events are kept whole
-    // until the report, and trimmed again after parsing when they have spare room. A
-    // vector the caller keeps room in (a reused one) is left as it is.
-    let exact = ev.fields.capacity() == ev.fields.len();
-    ev.fields.reserve_exact(fields.len());
     for (k, r) in fields {
-        let a = keys.get(atoms, k);
-        if ev.fields.iter().any(|(n, _)| *n == a) {
+        let a = keys.get(&mut sink.atoms, k);
+        if sink.fields.find(*to, a).is_some() {
             continue;
         }
-        ev.fields.push((a, clean.text(r.start + off..r.end + off)));
-    }
-    if exact {
-        // A name given twice left room for one more.
-        ev.fields.shrink_to_fit();
+        sink.fields
+            .push(to, a, clean.text(r.start + off..r.end + off));
     }
 }
 
@@ -752,8 +745,10 @@ impl Format for Nix {
                 };
                 if sink.continue_last(&line).is_some() {
                     pending.append(&mut sink.events, &src.bytes, "\n", &c.b[used..]);
-                    let ev = sink.events.last_mut().expect("continued");
-                    add_fields(ev, &mut sink.atoms, &mut keys, &c, used, &cl);
+                    let last = sink.events.len() - 1;
+                    let mut to = sink.events[last].fields;
+                    add_fields(sink, &mut to, &mut keys, &c, used, &cl);
+                    sink.events[last].fields = to;
                 }
                 continue;
             }
@@ -777,7 +772,7 @@ impl Format for Nix {
             if let Some(cl) = &class {
                 ev.severity = cl.severity;
                 ev.unit = sink.atoms.intern(cl.unit);
-                add_fields(&mut ev, &mut sink.atoms, &mut keys, &c, used, &cl.fields);
+                add_fields(sink, &mut ev.fields, &mut keys, &c, used, &cl.fields);
                 open = cl.block;
             }
             sink.push(ev);

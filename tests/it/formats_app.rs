@@ -210,7 +210,7 @@ fn raw_trace_events_carry_executor_job_section_and_fold_nix_errors() {
         Some("62")
     );
     assert!(matches!(
-        at_line(&p, 25).fields[1].1,
+        p.fields.get(at_line(&p, 25).fields)[1].1,
         gaplog::event::Text::Span { .. }
     ));
     let end = p.events.last().unwrap();

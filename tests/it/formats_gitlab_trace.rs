@@ -38,7 +38,7 @@ fn split_markers_are_resolved_on_the_joined_line() {
     );
     // The cut name is whole in the `section_end` of line 11: the field is a span of it.
     let k = p.atoms.find("section").unwrap();
-    let sec = &get.fields.iter().find(|(n, _)| *n == k).unwrap().1;
+    let sec = p.fields.find(get.fields, k).unwrap();
     assert!(matches!(sec, Text::Span { .. }), "{sec:?}");
     for line in 7..=10 {
         let ev = at_line(&p, line);
@@ -168,7 +168,7 @@ fn a_job_id_from_the_file_name_costs_no_allocation_per_event() {
     let mut programs = 0;
     for ev in &p.events {
         assert_eq!(field(&src, &p, ev, "job").as_deref(), Some("731245"));
-        for (k, v) in &ev.fields {
+        for (k, v) in p.fields.get(ev.fields) {
             if *k == job || *k == program {
                 let Text::Shared(a) = v else {
                     panic!("line {}: {v:?}", ev.line)
@@ -186,7 +186,7 @@ fn a_job_id_from_the_file_name_costs_no_allocation_per_event() {
     let (src, p) = load("gitlab/raw-docker-ansi-sections-progress.log");
     let job = p.atoms.find("job").unwrap();
     for ev in &p.events {
-        let v = &ev.fields.iter().find(|(k, _)| *k == job).unwrap().1;
+        let v = p.fields.find(ev.fields, job).unwrap();
         assert!(matches!(v, Text::Span { .. }), "{v:?}");
         assert_eq!(v.bytes(&src.bytes), b"88412");
     }

@@ -204,11 +204,11 @@ fn binary_fields_boots_units_and_invalid_utf8() {
         .unwrap();
     assert_eq!(p.atoms.get(failed.unit), "systemd");
     assert_eq!(
-        failed.field(&p.atoms, "unit", &src.bytes),
+        failed.field(&p.fields, &p.atoms, "unit", &src.bytes),
         Some(&b"node-app.service"[..])
     );
     assert_eq!(
-        failed.field(&p.atoms, "message_id", &src.bytes),
+        failed.field(&p.fields, &p.atoms, "message_id", &src.bytes),
         Some(&b"d9b373ed55a64feb8242e02dbe79a49c"[..])
     );
     // kernel entries: unit kernel, printk stamp as mono_us, the OOM report regrouped
@@ -220,11 +220,11 @@ fn binary_fields_boots_units_and_invalid_utf8() {
     assert_eq!(p.atoms.get(oom.unit), "kernel");
     assert_eq!(oom.mono_us, Some(100_000_001));
     assert_eq!(
-        oom.field(&p.atoms, "oom.victim_pid", &src.bytes),
+        oom.field(&p.fields, &p.atoms, "oom.victim_pid", &src.bytes),
         Some(&b"4242"[..])
     );
     assert_eq!(
-        oom.field(&p.atoms, "oom.cgroup", &src.bytes),
+        oom.field(&p.fields, &p.atoms, "oom.cgroup", &src.bytes),
         Some(&b"/system.slice/node-app.service"[..])
     );
     // three boots, two hosts

@@ -14,7 +14,7 @@ fn field(
 ) -> String {
     String::from_utf8_lossy(
         p.events[i]
-            .field(&p.atoms, name, &src.bytes)
+            .field(&p.fields, &p.atoms, name, &src.bytes)
             .unwrap_or(b"<none>"),
     )
     .into_owned()

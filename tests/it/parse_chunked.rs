@@ -17,8 +17,9 @@ fn fixtures() -> PathBuf {
 fn digest(src: &Source, s: &formats::Sink<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for e in &s.events {
-        let fields: Vec<String> = e
+        let fields: Vec<String> = s
             .fields
+            .get(e.fields)
             .iter()
             .map(|(k, v)| {
                 format!(

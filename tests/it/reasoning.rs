@@ -3,7 +3,7 @@
 //! built directly (job traces with an `executor` field, as the trace parser sets it).
 
 use gaplog::analysis::{Analysis, Gap, Incident, Verdict};
-use gaplog::event::{Atoms, ClockMethod, Event, Severity, Text};
+use gaplog::event::{Atoms, ClockMethod, Event, FieldStore, Severity, Text};
 use gaplog::formats::{LineCounts, Parsed};
 use gaplog::ingest::Source;
 use gaplog::signals::Catalog;
@@ -251,34 +251,36 @@ fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
         .enumerate()
         .map(|(si, (path, format, evs))| {
             let mut atoms = Atoms::default();
+            let mut store = FieldStore::new();
             let events = evs
                 .iter()
                 .enumerate()
-                .map(|(i, e)| Event {
-                    time: if e.t == UNTIMED {
-                        0
-                    } else {
-                        1_769_000_000_000_000_000 + e.t * 1_000_000_000
-                    },
-                    clock: if e.t == UNTIMED {
-                        ClockMethod::Missing
-                    } else {
-                        ClockMethod::Exact
-                    },
-                    source: si as u32,
-                    line: i as u32 + 1,
-                    end_line: i as u32 + 1,
-                    host: atoms.intern(e.host),
-                    unit: atoms.intern(e.unit),
-                    severity: Severity::Unknown,
-                    message: Text::Owned(e.msg.into()),
-                    fields: e
-                        .fields
-                        .iter()
-                        .map(|(k, v)| (atoms.intern(k), Text::Owned((*v).into())))
-                        .collect(),
-                    format: gaplog::formats::by_name(format).unwrap().0,
-                    ..Event::default()
+                .map(|(i, e)| {
+                    let mut ev = Event {
+                        time: if e.t == UNTIMED {
+                            0
+                        } else {
+                            1_769_000_000_000_000_000 + e.t * 1_000_000_000
+                        },
+                        clock: if e.t == UNTIMED {
+                            ClockMethod::Missing
+                        } else {
+                            ClockMethod::Exact
+                        },
+                        source: si as u32,
+                        line: i as u32 + 1,
+                        end_line: i as u32 + 1,
+                        host: atoms.intern(e.host),
+                        unit: atoms.intern(e.unit),
+                        severity: Severity::Unknown,
+                        message: Text::Owned(e.msg.into()),
+                        format: gaplog::formats::by_name(format).unwrap().0,
+                        ..Event::default()
+                    };
+                    for (k, v) in e.fields {
+                        store.push(&mut ev.fields, atoms.intern(k), Text::Owned((*v).into()));
+                    }
+                    ev
                 })
                 .collect::<Vec<_>>();
             let n = events.len() as u64;
@@ -288,6 +290,7 @@ fn timeline(sources: &[(&str, &str, &[Ev<'_>])]) -> Timeline {
                     format: Some(gaplog::formats::by_name(format).unwrap().0),
                     atoms,
                     events,
+                    fields: store,
                     counts: LineCounts::default(),
                     unparsed_examples: Vec::new(),
                     issues: Vec::new(),

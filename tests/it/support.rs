@@ -27,7 +27,7 @@ pub fn msg(src: &Source, ev: &Event) -> String {
 
 /// The event's field `k`, lossily decoded.
 pub fn field(src: &Source, p: &Parsed, ev: &Event, k: &str) -> Option<String> {
-    ev.field(&p.atoms, k, &src.bytes)
+    ev.field(&p.fields, &p.atoms, k, &src.bytes)
         .map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
