@@ -308,17 +308,49 @@ mod tests {
             .expect("builds")
     }
 
-    /// A gate over `grams` that has learned from `texts` (then from filler texts until it
-    /// gates).
-    fn learned(grams: &Grams, ac: &AhoCorasick, texts: &[Vec<u8>]) -> Gate {
-        let mut gate = Gate::default();
-        for t in texts {
-            gate.check(grams, t, |t| ac.is_match(t));
+    /// A catalog's literals, their grams, their automaton and a gate, as a worker has them.
+    struct Worker {
+        grams: Grams,
+        ac: AhoCorasick,
+        gate: Gate,
+    }
+
+    impl Worker {
+        fn new(lits: &[&str]) -> Worker {
+            Worker {
+                grams: Grams::new(lits),
+                ac: automaton(lits),
+                gate: Gate::default(),
+            }
         }
-        while gate.is_learning() {
-            gate.check(grams, &[b'~'; 200], |t| ac.is_match(t));
+
+        /// Asks the gate about each of `texts`, checking its answer against the
+        /// automaton's; how many times the gate asked the automaton.
+        fn run<T: AsRef<[u8]>>(&mut self, texts: impl IntoIterator<Item = T>) -> usize {
+            let mut ran = 0;
+            for t in texts {
+                let t = t.as_ref();
+                let found = self.gate.check(&self.grams, t, |t| {
+                    ran += 1;
+                    self.ac.is_match(t)
+                });
+                assert_eq!(
+                    found,
+                    self.ac.is_match(t),
+                    "{:?}",
+                    String::from_utf8_lossy(t)
+                );
+            }
+            ran
         }
-        gate
+
+        /// Shows the gate `texts`, then filler texts until it has learned.
+        fn learn<T: AsRef<[u8]>>(&mut self, texts: impl IntoIterator<Item = T>) {
+            self.run(texts);
+            while self.gate.is_learning() {
+                self.run([[b'~'; 200]]);
+            }
+        }
     }
 
     const LITS: &[&str] = &[
@@ -332,157 +364,112 @@ mod tests {
 
     #[test]
     fn gates_after_learning_and_rejects_texts_without_literals() {
-        let grams = Grams::new(LITS);
-        let ac = automaton(LITS);
-        let mut gate = Gate::default();
-        assert!(gate.is_learning());
-        for _ in 0..LEARN_TEXTS - 1 {
-            assert!(!gate.check(&grams, b"GET /api/v1/cache 200 OK", |t| ac.is_match(t)));
-        }
-        assert!(gate.is_learning());
-        assert!(!gate.check(&grams, b"x", |t| ac.is_match(t)));
-        assert!(!gate.is_learning());
-        assert_eq!(gate.times_learned(), 1);
-        let mut ran = false;
-        assert!(!gate.check(&grams, b"GET /api/v1/cache 200 OK", |_| {
-            ran = true;
-            false
-        }));
-        assert!(!ran, "the automaton ran on a text the gate rules out");
-        assert!(
-            gate.check(&grams, b"Out of memory: Killed Process 4242 (nix)", |t| ac
-                .is_match(t))
+        let mut w = Worker::new(LITS);
+        let quiet = "GET /api/v1/cache 200 OK";
+        assert!(w.gate.is_learning());
+        assert_eq!(
+            w.run(vec![quiet; LEARN_TEXTS as usize - 1]),
+            LEARN_TEXTS as usize - 1
         );
-        assert!(gate.check(&grams, b"HTTP 429", |t| ac.is_match(t)));
-        assert!(gate.check(&grams, "ünïcode ÜNïCODE".as_bytes(), |t| ac.is_match(t)));
+        assert!(w.gate.is_learning());
+        assert_eq!(w.run(["x"]), 1);
+        assert!(!w.gate.is_learning());
+        assert_eq!(w.gate.times_learned(), 1);
+        assert_eq!(
+            w.run([quiet, "ok", ""]),
+            0,
+            "the automaton ran on a text ruled out"
+        );
+        let loud = [
+            "Out of memory: Killed Process 4242 (nix)",
+            "HTTP 429",
+            "ünïcode ÜNïCODE",
+        ];
+        assert_eq!(w.run(loud), 3);
     }
 
     #[test]
     fn learning_picks_the_gram_rare_in_the_logs() {
         // The logs are full of "kil" (and "lle", "led"): the gate must stand for
         // "killed process" by a gram of " process" those logs do not hold...
-        let lits = ["killed process"];
-        let grams = Grams::new(&lits);
-        let ac = automaton(&lits);
-        let common: Vec<Vec<u8>> = (0..LEARN_TEXTS)
-            .map(|i| format!("worker {i} killed the job and skilled labour").into_bytes())
-            .collect();
-        let mut gate = learned(&grams, &ac, &common);
+        let mut w = Worker::new(&["killed process"]);
+        let common = |i| format!("worker {i} killed the job and skilled labour");
+        w.learn((0..LEARN_TEXTS).map(common));
         // ...so texts holding only the common grams are ruled out without the automaton.
-        let mut ran = 0;
-        for t in &common {
-            assert!(!gate.check(&grams, t, |t| {
-                ran += 1;
-                ac.is_match(t)
-            }));
-        }
-        assert_eq!(ran, 0, "texts holding only `killed` went to the automaton");
-        assert!(gate.check(&grams, b"Killed process 77 (cc1plus)", |t| ac.is_match(t)));
+        assert_eq!(
+            w.run((0..LEARN_TEXTS).map(common)),
+            0,
+            "`killed` went to the automaton"
+        );
+        assert_eq!(w.run(["Killed process 77 (cc1plus)"]), 1);
     }
 
     #[test]
     fn learns_again_when_the_logs_change() {
-        let lits = ["killed process"];
-        let grams = Grams::new(&lits);
-        let ac = automaton(&lits);
+        let mut w = Worker::new(&["killed process"]);
         // Learned on logs full of " process" but without "kil": `kil` is chosen...
-        let first: Vec<Vec<u8>> = (0..LEARN_TEXTS)
-            .map(|i| format!("process {i} started").into_bytes())
-            .collect();
-        let mut gate = learned(&grams, &ac, &first);
-        assert_eq!(gate.times_learned(), 1);
+        w.learn((0..LEARN_TEXTS).map(|i| format!("process {i} started")));
+        assert_eq!(w.gate.times_learned(), 1);
         // ...then every text holds "kil" (never "killed process"): they pass in vain
         // until a window sees it and the gate learns again.
-        let later = |i: u32| format!("skill {i} level").into_bytes();
-        let mut vain = 0;
-        for i in 0..WINDOW {
-            let mut ran = false;
-            let found = gate.check(&grams, &later(i), |t| {
-                ran = true;
-                ac.is_match(t)
-            });
-            assert!(!found);
-            vain += u32::from(ran);
-            if gate.is_learning() {
-                break;
-            }
-        }
-        assert_eq!(vain, WINDOW, "every text of the window passed in vain");
+        let later = |i| format!("skill {i} level");
+        assert_eq!(w.run((0..WINDOW - 1).map(later)), WINDOW as usize - 1);
+        assert!(!w.gate.is_learning());
+        assert_eq!(w.run([later(0)]), 1);
         assert!(
-            gate.is_learning(),
+            w.gate.is_learning(),
             "a window of vain passes did not restart learning"
         );
-        let mut i = 0;
-        while gate.is_learning() {
-            gate.check(&grams, &later(i), |t| ac.is_match(t));
-            i += 1;
-        }
-        assert_eq!(gate.times_learned(), 2);
+        w.learn((0..LEARN_TEXTS).map(later));
+        assert_eq!(w.gate.times_learned(), 2);
         // Learned on the new logs, which hold neither "lle" nor what follows it.
-        let mut ran = 0;
-        for i in 0..100 {
-            gate.check(&grams, &later(i), |t| {
-                ran += 1;
-                ac.is_match(t)
-            });
-        }
-        assert_eq!(ran, 0);
-        assert!(gate.check(&grams, b"KILLED PROCESS 1", |t| ac.is_match(t)));
+        assert_eq!(w.run((0..100).map(later)), 0);
+        assert_eq!(w.run(["KILLED PROCESS 1"]), 1);
     }
 
     #[test]
     fn a_window_that_passes_texts_holding_literals_keeps_the_gate() {
-        let lits = ["enospc"];
-        let grams = Grams::new(&lits);
-        let ac = automaton(&lits);
-        let mut gate = learned(&grams, &ac, &[]);
-        for i in 0..3 * WINDOW {
-            let t = format!("write {i}: ENOSPC");
-            assert!(gate.check(&grams, t.as_bytes(), |t| ac.is_match(t)));
-        }
-        assert_eq!(gate.times_learned(), 1);
-        assert!(!gate.is_learning());
+        let mut w = Worker::new(&["enospc"]);
+        w.learn([""; 0]);
+        let n = 3 * WINDOW;
+        assert_eq!(
+            w.run((0..n).map(|i| format!("write {i}: ENOSPC"))),
+            n as usize
+        );
+        assert_eq!(w.gate.times_learned(), 1);
+        assert!(!w.gate.is_learning());
     }
 
     #[test]
     fn a_literal_shorter_than_three_bytes_opens_the_gate() {
-        let lits = ["oom", "5x"];
-        let grams = Grams::new(&lits);
-        assert!(grams.is_open());
+        let mut w = Worker::new(&["oom", "5x"]);
+        assert!(w.grams.is_open());
         assert!(!Grams::new(&["oom", "5xx"]).is_open());
-        let ac = automaton(&lits);
-        let mut gate = Gate::default();
-        for _ in 0..2 * LEARN_TEXTS {
-            assert!(!gate.check(&grams, b"all is well", |t| ac.is_match(t)));
-        }
-        let mut ran = false;
-        assert!(gate.check(&grams, b"a 5X error", |t| {
-            ran = true;
-            ac.is_match(t)
-        }));
-        assert!(ran);
-        assert_eq!(gate.times_learned(), 0);
+        let n = 2 * LEARN_TEXTS as usize;
+        assert_eq!(w.run(vec!["all is well"; n]), n);
+        assert_eq!(w.run(["a 5X error"]), 1);
+        assert_eq!(w.gate.times_learned(), 0);
     }
 
     #[test]
     fn a_gate_built_for_other_literals_learns_again() {
-        let (a, b) = (["enospc"], ["killed process"]);
-        let (ga, gb) = (Grams::new(&a), Grams::new(&b));
-        let (aa, ab) = (automaton(&a), automaton(&b));
-        let mut gate = learned(&ga, &aa, &[]);
-        assert!(gate.check(&gb, b"Killed process 1", |t| ab.is_match(t)));
-        assert!(gate.is_learning());
-        assert_eq!(gate.times_learned(), 1);
+        let mut w = Worker::new(&["enospc"]);
+        w.learn([""; 0]);
+        let other = Worker::new(&["killed process"]);
+        w.grams = other.grams;
+        w.ac = other.ac;
+        assert_eq!(w.run(["Killed process 1"]), 1);
+        assert!(w.gate.is_learning());
+        assert_eq!(w.gate.times_learned(), 1);
     }
 
     #[test]
     fn every_position_of_every_length_is_read() {
         // One literal, placed at each position of texts of every length around the
         // loads' boundaries (8, 14, 26 bytes), in filler the gate rules out.
-        let lits = ["q#z"];
-        let grams = Grams::new(&lits);
-        let ac = automaton(&lits);
-        let gate = learned(&grams, &ac, &[]);
+        let mut w = Worker::new(&["q#z"]);
+        w.learn([""; 0]);
+        let gate = w.gate;
         for n in 0..=40 {
             let filler = vec![b'.'; n];
             assert!(!gate.may_hold(&filler), "filler of {n}");
@@ -534,12 +521,11 @@ mod tests {
             learn in prop::collection::vec(text(), 0..64),
             texts in prop::collection::vec(prop_oneof![text(), prop::collection::vec(any::<u8>(), 0..20)], 1..64),
         ) {
-            let grams = Grams::new(LITS);
-            let ac = automaton(LITS);
-            let gate = learned(&grams, &ac, &learn);
+            let mut w = Worker::new(LITS);
+            w.learn(&learn);
             for t in &texts {
-                if ac.is_match(t) {
-                    prop_assert!(gate.may_hold(t), "{:?} ruled out", String::from_utf8_lossy(t));
+                if w.ac.is_match(t) {
+                    prop_assert!(w.gate.may_hold(t), "{:?} ruled out", String::from_utf8_lossy(t));
                 }
             }
         }
