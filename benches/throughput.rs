@@ -17,6 +17,8 @@
 //!
 //! - `signals/scan`, `signals/scan_memo`: the signal scan (literal prefilter and rules) per
 //!   source, without and with the memo of texts holding no literal;
+//! - `signals/literals_automaton`, `signals/literals_gate`: the literal search alone, with
+//!   the automaton only and behind the learned 3-gram gate (`signals::gate`);
 //! - `reasoning/analyze_timeline`: every stage after the timeline.
 //!
 //! Run one group: `cargo bench --bench throughput -- parse/`.
@@ -351,6 +353,53 @@ fn signals(c: &mut Criterion) {
                     hits.len() + picked.len()
                 })
                 .sum::<usize>()
+        })
+    });
+    g.finish();
+    literals(c, &tl, &cat);
+}
+
+/// Whether each distinct message of the samples holds a literal of the embedded catalog
+/// (the question the scan memo leaves to the literal search), in bytes of message per
+/// second: `signals/literals_automaton` asks the ASCII case-insensitive automaton built as
+/// the catalog builds it, `signals/literals_gate` asks a [`gaplog::signals::gate::Gate`]
+/// first, fresh per iteration (so its learning is measured too).
+fn literals(c: &mut Criterion, tl: &gaplog::timeline::Timeline, cat: &gaplog::signals::Catalog) {
+    use gaplog::signals::gate::{Gate, Grams};
+    let mut lits: Vec<String> = cat
+        .rules
+        .iter()
+        .flat_map(|r| r.literals.iter().map(|l| l.to_ascii_lowercase()))
+        .collect();
+    lits.sort_unstable();
+    lits.dedup();
+    let ac = aho_corasick::AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&lits)
+        .expect("the literals build an automaton");
+    let grams = Grams::new(&lits);
+    let mut seen = std::collections::HashSet::new();
+    let texts: Vec<&[u8]> = tl
+        .sources
+        .iter()
+        .flat_map(|s| s.views())
+        .map(|v| v.message)
+        .filter(|m| seen.insert(*m))
+        .collect();
+    let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
+    let mut g = c.benchmark_group("signals");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("literals_automaton", |b| {
+        b.iter(|| texts.iter().filter(|t| ac.is_match(t)).count())
+    });
+    g.bench_function("literals_gate", |b| {
+        b.iter(|| {
+            let mut gate = Gate::default();
+            texts
+                .iter()
+                .filter(|t| gate.check(&grams, t, |t| ac.is_match(t)))
+                .count()
         })
     });
     g.finish();
