@@ -397,6 +397,7 @@ impl FieldStore {
     /// Adds field (`name`, `value`) to `f`, moving `f`'s fields to the end first when
     /// others were pushed after them. A store of 2^32 fields takes no more (128 GiB of
     /// fields: no input this side of a `Text` span's own limit gets there).
+    #[inline]
     pub fn push(&mut self, f: &mut Fields, name: Atom, value: Text) {
         let end = self.items.len();
         if end >= u32::MAX as usize {
@@ -405,13 +406,20 @@ impl FieldStore {
         if f.len == 0 {
             f.start = end as u32;
         } else if f.start as usize + f.len as usize != end {
-            let moved = self.get(*f).to_vec();
-            *f = self.begin();
-            f.len = moved.len() as u32;
-            self.items.extend(moved);
+            self.move_to_end(f);
         }
         self.items.push((name, value));
         f.len += 1;
+    }
+
+    /// Copies fields `f` to the end of the store (see [`FieldStore::push`]).
+    #[cold]
+    #[inline(never)]
+    fn move_to_end(&mut self, f: &mut Fields) {
+        let moved = self.get(*f).to_vec();
+        *f = self.begin();
+        f.len = moved.len() as u32;
+        self.items.extend(moved);
     }
 
     /// Forgets fields `f` when they are the last ones (an event given up while it was built,
