@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// log2 of the number of bits of the gate's table: 16 KiB, half a first-level data cache.
 /// 2¹⁶ to 2¹⁹ bits let the same texts through within 15 % on the texts of the 1 GB bench
-/// corpus (29,315, 25,799, 25,792, 25,520) in the same time, and five paired runs of the
+/// corpus (28,300, 24,784, 24,777, 24,505 automaton runs) in the same time, and five paired
+/// runs of the
 /// 1 GB analysis do not tell 2¹⁷ from 2¹⁸ apart; the smaller table leaves more of the cache
 /// to the rest of the pass.
 const BITS: u32 = 17;
@@ -37,10 +38,11 @@ const WORDS: usize = 1 << (BITS - 6);
 /// table (the top bits of the same hash), so its count bounds what any of them would let
 /// through.
 const COUNT_BITS: u32 = 14;
-/// How many texts a gate learns from...
-pub const LEARN_TEXTS: u32 = 2048;
+/// How many texts a gate learns from... (512 to 8,192 choose as well on the texts of the
+/// 1 GB bench corpus; learning costs about a nanosecond a byte on top of the automaton.)
+pub const LEARN_TEXTS: u32 = 1024;
 /// ...or how many bytes, whichever comes first.
-pub const LEARN_BYTES: u32 = 256 << 10;
+pub const LEARN_BYTES: u32 = 128 << 10;
 /// The texts over which a gate checks how many it lets through in vain.
 pub const WINDOW: u32 = 4096;
 /// Texts let through in vain that a window tolerates besides four per text that holds a
