@@ -26,10 +26,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// log2 of the number of bits of the gate's table: 16 KiB, half a first-level data cache.
-/// 2¹⁶ to 2¹⁹ bits let the same texts through within 15 % on the texts of the 1 GB bench
-/// corpus (29,315, 25,799, 25,792, 25,520) in the same time, and five paired runs of the
-/// 1 GB analysis do not tell 2¹⁷ from 2¹⁸ apart; the smaller table leaves more of the cache
-/// to the rest of the pass.
+/// 2¹⁶ to 2¹⁹ bits let through about as many of the texts of the 1 GB bench corpus (the
+/// automaton runs 28,300, 24,784, 24,777 and 24,505 times) in the same time, and five
+/// paired runs of the 1 GB analysis do not tell 2¹⁷ from 2¹⁸ apart; the smaller table
+/// leaves more of the cache to the rest of the pass.
 const BITS: u32 = 17;
 /// The table's 64-bit words.
 const WORDS: usize = 1 << (BITS - 6);
@@ -37,10 +37,11 @@ const WORDS: usize = 1 << (BITS - 6);
 /// table (the top bits of the same hash), so its count bounds what any of them would let
 /// through.
 const COUNT_BITS: u32 = 14;
-/// How many texts a gate learns from...
-pub const LEARN_TEXTS: u32 = 2048;
+/// How many texts a gate learns from... (512 to 8,192 choose as well on the texts of the
+/// 1 GB bench corpus; learning costs about a nanosecond a byte on top of the automaton.)
+pub const LEARN_TEXTS: u32 = 1024;
 /// ...or how many bytes, whichever comes first.
-pub const LEARN_BYTES: u32 = 256 << 10;
+pub const LEARN_BYTES: u32 = 128 << 10;
 /// The texts over which a gate checks how many it lets through in vain.
 pub const WINDOW: u32 = 4096;
 /// Texts let through in vain that a window tolerates besides four per text that holds a
@@ -62,8 +63,8 @@ fn folded_hash(x: u32) -> u32 {
     (x << 8).wrapping_mul(0x9E37_79B1)
 }
 
-/// The catalog's literals as the gate needs them: each literal's 3-grams, folded. Built once
-/// per catalog; a [`Gate`] learns which of them to use.
+/// The catalog's literals as the gate needs them: each literal's 3-grams. Built once per
+/// catalog; a [`Gate`] learns which of them to use.
 #[derive(Clone, Debug)]
 pub struct Grams {
     /// Per literal, its 3-grams in position order (the low three bytes of each word;
@@ -170,8 +171,7 @@ impl Gate {
         }
         match self.phase {
             Phase::Gate(id) if id == grams.id => {
-                let w = &mut self.window;
-                w.texts += 1;
+                self.window.texts += 1;
                 let found = self.may_hold(text) && {
                     let w = &mut self.window;
                     w.passes += 1;

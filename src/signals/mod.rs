@@ -1335,6 +1335,51 @@ mod tests {
         assert_eq!(fused, (plain, picked));
     }
 
+    /// Distinct texts (the memo never answers, every one is searched through the gate),
+    /// most without a literal, every fifth a rule's example, in upper case every other
+    /// time: the scan with the memo and its gate finds what the plain scan finds.
+    #[test]
+    fn the_literal_gate_changes_no_hit() {
+        let c = cat();
+        let examples: Vec<&String> = c.rules.iter().flat_map(|r| &r.examples).collect();
+        let mut atoms = Atoms::default();
+        let unit = atoms.intern("systemd");
+        let msgs: Vec<String> = (0..4 * gate::LEARN_TEXTS as usize)
+            .map(|i| match i % 10 {
+                0 => format!(
+                    "{} #{i}",
+                    examples[i / 5 % examples.len()].to_ascii_uppercase()
+                ),
+                5 => format!("{} #{i}", examples[i / 5 % examples.len()]),
+                _ => format!("request {i} served in {} ms", i % 97),
+            })
+            .collect();
+        let views = || {
+            msgs.iter().map(|m| View {
+                unit,
+                format: 0,
+                inner: None,
+                severity: crate::event::Severity::Info,
+                message: m.as_bytes(),
+                fields: &[],
+            })
+        };
+        let plain = c.scan_source(views(), &atoms, b"");
+        assert!(plain.len() > msgs.len() / 20, "{}", plain.len());
+        let hashes: Vec<u64> = msgs
+            .iter()
+            .map(|m| crate::digest::hash(m.as_bytes()))
+            .collect();
+        let mut memo = ScanMemo::default();
+        let (fused, _) = c.scan_pick_source(views(), &atoms, b"", &hashes, &mut memo);
+        assert_eq!(fused, plain);
+        assert!(
+            memo.1.times_learned() > 0 && !memo.1.is_learning(),
+            "{:?}",
+            memo.1
+        );
+    }
+
     #[test]
     fn memo_words_round_trip_candidates() {
         let mut out = vec![7];
