@@ -397,7 +397,7 @@ impl FieldStore {
     /// Adds field (`name`, `value`) to `f`, moving `f`'s fields to the end first when
     /// others were pushed after them. A store of 2^32 fields takes no more (128 GiB of
     /// fields: no input this side of a `Text` span's own limit gets there).
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, f: &mut Fields, name: Atom, value: Text) {
         let end = self.items.len();
         if end >= u32::MAX as usize {
