@@ -242,6 +242,23 @@ thread_local! {
     static SPARE_EVENTS: std::cell::RefCell<Vec<Event>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The emptied field store of this thread's last source (see [`recycle_fields`]).
     static SPARE_FIELDS: std::cell::RefCell<FieldStore> = std::cell::RefCell::new(FieldStore::new());
+    /// Per format, one more than the most fields a line a source of it had on this thread,
+    /// in 1/16ths (0: none parsed yet), to cut the kept store to what the next source can
+    /// need.
+    static FIELDS_PER_LINE: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes how many fields a line a source of format `format` had (see [`spare_fields`]).
+fn note_fields_per_line(format: u16, fields: usize, lines: u64) {
+    let per = (fields as u64).saturating_mul(16) / lines.max(1);
+    let per = u32::try_from(per).unwrap_or(u32::MAX);
+    FIELDS_PER_LINE.with_borrow_mut(|v| {
+        let i = usize::from(format);
+        if v.len() <= i {
+            v.resize(i + 1, 0);
+        }
+        v[i] = v[i].max(per.saturating_add(1));
+    });
 }
 
 /// Gives a field store, emptied, to this thread's next [`Sink`], as [`recycle_events`]
@@ -280,11 +297,22 @@ fn spare_events(lines: u64) -> Vec<Event> {
     v
 }
 
-/// This thread's kept field store, cut to what `lines` lines can need (a few fields a
-/// line).
-fn spare_fields(lines: u64) -> FieldStore {
+/// This thread's kept field store, cut to what `lines` lines of format `format` can need:
+/// as many fields a line as a source of that format had on this thread (with a quarter
+/// more), four before one was seen. The pages a store touched stay resident while it is
+/// kept: a journal's store kept through the dmesg that follows it held two workers' peak
+/// 20–30 MiB higher (docs/benchmarks.md, ninth round).
+fn spare_fields(lines: u64, format: u16) -> FieldStore {
+    let per = FIELDS_PER_LINE.with_borrow(|v| v.get(usize::from(format)).copied());
+    let want = match per.filter(|&p| p > 0) {
+        Some(p) => {
+            let p = u64::from(p - 1);
+            lines.saturating_mul(p + p / 4) / 16
+        }
+        None => lines.saturating_mul(4),
+    };
     let mut v = SPARE_FIELDS.with_borrow_mut(std::mem::take);
-    v.cap(lines.saturating_mul(4));
+    v.cap(want);
     v
 }
 
@@ -305,7 +333,7 @@ impl<'a> Sink<'a> {
             src,
             atoms: Atoms::default(),
             events: spare_events(src.lines),
-            fields: spare_fields(src.lines),
+            fields: spare_fields(src.lines, format),
             counts: LineCounts::default(),
             unparsed_examples: Vec::new(),
             issues: Vec::new(),
@@ -533,6 +561,7 @@ pub fn parse_source_split(src: &Source, forced: Option<u16>, split: bool) -> Par
         usize::MAX
     };
     let (sink, _) = parse_chunked(src, fi, chunk);
+    note_fields_per_line(fi, sink.fields.len(), src.lines);
     if sink.counts.total() != src.lines {
         issues.push(SourceIssue::file(format!(
             "internal error: {} accounted for {} of {} lines of {} (parsed {}, continuation {}, unparsed {}); please report this with the file",
@@ -1020,6 +1049,40 @@ mod tests {
             }
         }
         assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn the_kept_field_store_is_cut_to_what_its_format_had_a_line() {
+        // On a thread of its own: the spare store and the ratios are per thread.
+        std::thread::spawn(|| {
+            let full = || {
+                let mut s = FieldStore::new();
+                let mut f = crate::event::Fields::default();
+                for _ in 0..100_000 {
+                    s.push(&mut f, Atom(1), Text::default());
+                }
+                s
+            };
+            recycle_fields(full());
+            // No source of the format yet: room for four fields a line is kept.
+            let s = spare_fields(20_000, 3);
+            assert!(s.is_empty() && s.capacity() >= 100_000);
+            recycle_fields(s);
+            // A format whose sources had no field: the room goes.
+            note_fields_per_line(3, 0, 20_000);
+            let s = spare_fields(20_000, 3);
+            assert!(s.capacity() < 1_000, "{}", s.capacity());
+            // Five a line (and a quarter more): the room stays for 20 000 lines.
+            recycle_fields(full());
+            note_fields_per_line(4, 100_000, 20_000);
+            note_fields_per_line(4, 10, 20_000);
+            assert!(spare_fields(20_000, 4).capacity() >= 100_000);
+            // ...and goes for 2 000.
+            recycle_fields(full());
+            assert!(spare_fields(2_000, 4).capacity() < 100_000);
+        })
+        .join()
+        .expect("no panic");
     }
 
     #[test]
