@@ -378,11 +378,7 @@ fn literals(c: &mut Criterion, tl: &gaplog::timeline::Timeline, cat: &gaplog::si
         .collect();
     lits.sort_unstable();
     lits.dedup();
-    let ac = aho_corasick::AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&lits)
-        .expect("the literals build an automaton");
+    let ac = gaplog::signals::literal_automaton(&lits).expect("the literals build an automaton");
     let grams = Grams::new(&lits);
     let mut seen = std::collections::HashSet::new();
     let texts: Vec<&[u8]> = tl

@@ -316,11 +316,7 @@ impl Event {
         source: &'a [u8],
     ) -> Option<&'a [u8]> {
         let a = atoms.find(name)?;
-        store
-            .get(self.fields)
-            .iter()
-            .find(|(k, _)| *k == a)
-            .map(|(_, v)| v.bytes(source))
+        store.find(self.fields, a).map(|v| v.bytes(source))
     }
 }
 

@@ -454,13 +454,15 @@ impl<'a> Sink<'a> {
         // Chunks of one source usually intern the same strings in the same order (the
         // unit first, then the hosts...): then the events move over in one copy.
         let identity = map.iter().enumerate().all(|(i, a)| a.0 as usize == i);
+        let remap = !(identity && next.events.iter().all(|ev| atoms_below(ev, map.len())));
+        // Field names are remapped as the store moves over.
         let by = self.fields.append(next.fields, re);
-        if identity && by == 0 && next.events.iter().all(|ev| atoms_below(ev, map.len())) {
+        if !remap && by == 0 {
             self.events.extend(next.events);
         } else {
             self.events.reserve(next.events.len());
             for mut ev in next.events {
-                if !identity {
+                if remap {
                     ev.host = re(ev.host);
                     ev.boot = re(ev.boot);
                     ev.unit = re(ev.unit);
@@ -1049,6 +1051,39 @@ mod tests {
             }
         }
         assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn appending_a_chunk_shifts_its_fields_and_remaps_stray_atoms() {
+        let src = Source::from_bytes(0, "a.log", b"one\ntwo\n".to_vec());
+        let mut first = Sink::new(&src, 0);
+        let unit = first.atoms.intern("u");
+        let mut ev = Event {
+            unit,
+            ..Event::default()
+        };
+        first.fields.push(&mut ev.fields, unit, Text::span(0, 3));
+        first.push(ev);
+        // Same atoms in the same order (identity), but one event names an atom its chunk
+        // never interned: it becomes none, as under any other numbering.
+        let mut next = Sink::new(&src, 0);
+        let u = next.atoms.intern("u");
+        let mut ev = Event {
+            line: 2,
+            unit: u,
+            host: Atom(7),
+            ..Event::default()
+        };
+        next.fields.push(&mut ev.fields, u, Text::span(4, 7));
+        next.push(ev);
+        first.append(next);
+        let e = &first.events[1];
+        assert_eq!((e.unit, e.host), (unit, Atom::NONE));
+        assert_eq!(first.fields.get(e.fields), &[(unit, Text::span(4, 7))]);
+        assert_eq!(
+            first.fields.get(first.events[0].fields),
+            &[(unit, Text::span(0, 3))]
+        );
     }
 
     #[test]

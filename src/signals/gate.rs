@@ -299,17 +299,12 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+    use aho_corasick::AhoCorasick;
     use proptest::prelude::*;
 
     /// The automaton as the catalog builds it.
     fn automaton(lits: &[&str]) -> AhoCorasick {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(lits)
-            .expect("builds")
+        super::super::literal_automaton(lits).expect("builds")
     }
 
     /// A catalog's literals, their grams, their automaton and a gate, as a worker has them.

@@ -549,20 +549,13 @@ impl Catalog {
                 }
             }
         }
-        // A DFA: the literal set is small (a few hundred states), and every event's message
-        // goes through it once.
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&lits)
-            .map_err(|e| {
-                GrammarErrors(vec![GrammarError {
-                    file: "grammars".into(),
-                    line: 1,
-                    message: format!("literal prefilter: {e}"),
-                }])
-            })?;
+        let ac = literal_automaton(&lits).map_err(|e| {
+            GrammarErrors(vec![GrammarError {
+                file: "grammars".into(),
+                line: 1,
+                message: format!("literal prefilter: {e}"),
+            }])
+        })?;
         Ok(Catalog {
             rules,
             grams: gate::Grams::new(&lits),
@@ -1075,6 +1068,19 @@ impl ScanMemo {
     pub fn prefetch(&self, h: u64) {
         self.0.prefetch(h);
     }
+}
+
+/// The literal prefilter's automaton over `literals`: ASCII case-insensitive, every match
+/// reported (overlapping search). A DFA: the literal set is small (a few hundred states),
+/// and every new text goes through it (behind [`gate`]) once.
+pub fn literal_automaton<L: AsRef<[u8]>>(
+    literals: &[L],
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .match_kind(MatchKind::Standard)
+        .build(literals)
 }
 
 /// Same host when both know it, else same source.
